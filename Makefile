@@ -1,0 +1,57 @@
+# loadlab — the lab's entry points. `make help` lists them.
+#
+#   make scenario name=partition            run a scenario (builds what is missing)
+#   make scenario name=partition quick=1    the short version, for CI
+#   make test                               all tests, against real containers
+
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+export CGO_ENABLED := 0
+
+name  ?= partition
+quick ?=
+long  ?=
+out   ?= results
+scenario_flags := $(if $(quick),--quick) $(if $(long),--long) --out $(out)
+
+.PHONY: help build images up scenario test test-short bench fuzz lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+build: ## build bin/loadlab and bin/backend (static)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/loadlab ./cmd/loadlab
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/backend ./cmd/backend
+
+images: build ## build every container image offline (cached, idempotent)
+	$(BIN)/loadlab images
+
+up: images ## bring the lab up until Ctrl-C
+	$(BIN)/loadlab up
+
+scenario: images ## run a scenario: make scenario name=partition [quick=1] [long=1] [out=results]
+	$(BIN)/loadlab run $(scenario_flags) $(name)
+
+test: images ## run every test (needs Docker; LOADLAB_REQUIRE_DOCKER=1 turns skips into failures)
+	$(GO) test -count=1 -timeout 14m ./...
+
+test-short: ## unit tests only, no containers
+	$(GO) test -short -count=1 ./...
+
+bench: images ## run the benchmarks (results go to docs/PERFORMANCE.md by hand)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./... | tee $(BIN)/bench.txt
+
+fuzz: ## fuzz the scenario parser and the results decoder briefly
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./scenarios
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 20s ./reports/compare
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+clean: ## remove built binaries and any containers or networks the lab left behind
+	-$(BIN)/loadlab clean --all 2>/dev/null || $(GO) run ./cmd/loadlab clean --all
+	rm -rf $(BIN)

@@ -1,0 +1,49 @@
+// Command loadlab is the lab's CLI: it builds the images, brings the
+// environment up, runs scenarios, renders reports and compares runs. It is
+// thin: each command parses flags and calls the harness or the reports.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/env"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// First signal: stop gracefully (write what was measured, tear down).
+		sig := <-sigs
+		fmt.Fprintf(os.Stderr, "\nloadlab: %v: stopping; press Ctrl-C again to force\n", sig)
+		cancel()
+		// Second: remove the lab's containers right away and exit.
+		<-sigs
+		fmt.Fprintln(os.Stderr, "loadlab: forced exit: removing containers")
+		env.Emergency(10 * time.Second)
+		os.Exit(130)
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	if err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
+		fmt.Fprintln(os.Stderr, "loadlab:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode is an error that only sets the exit status: what went wrong has
+// already been reported (a failed check, a regression).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

@@ -1,0 +1,145 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/moby/moby/client"
+)
+
+// Clean removes the lab's containers and networks. With all false it only
+// removes orphans: those whose creating process (label loadlab.pid) is gone,
+// so a concurrent run on the same machine is left alone.
+func Clean(ctx context.Context, all bool) (containers, networks int, err error) {
+	docker, err := images.NewDockerClient(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("env: clean: %w", err)
+	}
+	defer docker.Close()
+	keep := func(labels map[string]string) bool {
+		return !all && processAlive(labels[LabelPID])
+	}
+	return removeLabelled(ctx, docker, LabelLab+"=true", keep)
+}
+
+// sweep force-removes every container and network carrying label (k=v).
+func sweep(ctx context.Context, label string) error {
+	return sweepUntilQuiet(ctx, label, 0)
+}
+
+// sweepUntilQuiet sweeps, and keeps sweeping every 250ms until nothing new
+// has turned up for quiet (0: sweep once).
+func sweepUntilQuiet(ctx context.Context, label string, quiet time.Duration) error {
+	docker, err := images.NewDockerClient(ctx)
+	if err != nil {
+		return fmt.Errorf("env: sweep: %w", err)
+	}
+	defer docker.Close()
+	none := func(map[string]string) bool { return false }
+	lastFound := time.Now()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, n, err := removeLabelled(ctx, docker, label, none)
+		if err != nil {
+			return err
+		}
+		if c+n > 0 {
+			lastFound = time.Now()
+		}
+		if time.Since(lastFound) >= quiet {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("env: sweep: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func removeLabelled(ctx context.Context, docker *client.Client, label string, keep func(map[string]string) bool) (nc, nn int, err error) {
+	f := make(client.Filters).Add("label", label)
+	ctrs, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, 0, fmt.Errorf("env: list containers: %w", err)
+	}
+	var errs []error
+	for _, c := range ctrs.Items {
+		if keep(c.Labels) {
+			continue
+		}
+		if _, err := docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isGone(err) {
+			errs = append(errs, fmt.Errorf("env: remove container %.12s: %w", c.ID, err))
+			continue
+		}
+		nc++
+	}
+	nets, err := docker.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nc, 0, errors.Join(append(errs, fmt.Errorf("env: list networks: %w", err))...)
+	}
+	for _, n := range nets.Items {
+		if keep(n.Labels) {
+			continue
+		}
+		if _, err := docker.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isGone(err) {
+			errs = append(errs, fmt.Errorf("env: remove network %s: %w", n.Name, err))
+			continue
+		}
+		nn++
+	}
+	return nc, nn, errors.Join(errs...)
+}
+
+func isGone(err error) bool {
+	return err != nil && (cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "is already in progress"))
+}
+
+// processAlive reports whether the pid in a label names a live process.
+func processAlive(pid string) bool {
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return false
+	}
+	if n == os.Getpid() {
+		return true
+	}
+	err = syscall.Kill(n, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// The environments this process has up, for an emergency teardown when the
+// user insists (a second Ctrl-C) and the normal path cannot finish.
+var (
+	liveMu sync.Mutex
+	live   = map[*Env]bool{}
+)
+
+func register(e *Env)   { liveMu.Lock(); live[e] = true; liveMu.Unlock() }
+func unregister(e *Env) { liveMu.Lock(); delete(live, e); liveMu.Unlock() }
+
+// Emergency removes, within timeout, everything of every environment this
+// process still has up. It is for the forced-exit path; normal code calls Down.
+func Emergency(timeout time.Duration) {
+	liveMu.Lock()
+	ids := make([]string, 0, len(live))
+	for e := range live {
+		ids = append(ids, e.RunID)
+	}
+	liveMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, id := range ids {
+		sweep(ctx, LabelRun+"="+id)
+	}
+}

@@ -1,0 +1,267 @@
+package env
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the Postgres wait
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// Container ports and the toxiproxy listen ports of each link.
+const (
+	postgresPort      = "5432/tcp"
+	redisPort         = "6379/tcp"
+	toxiproxyAPIPort  = "8474/tcp"
+	proxyPostgresPort = 15432
+	proxyRedisPort    = 16379
+	proxyBackendPort  = 18080
+)
+
+// proxy describes one toxiproxy proxy of the lab.
+type proxy struct {
+	link, name string
+	listen     int
+	upstream   string
+}
+
+func labProxies(backendPort int) []proxy {
+	return []proxy{
+		{LinkBackendPostgres, "backend_postgres", proxyPostgresPort, "postgres:5432"},
+		{LinkBackendRedis, "backend_redis", proxyRedisPort, "redis:6379"},
+		{LinkClientBackend, "client_backend", proxyBackendPort, fmt.Sprintf("backend:%d", backendPort)},
+	}
+}
+
+// common returns the options every container of the lab gets: labels, a
+// name, the network alias, resource limits, and every exposed port
+// published on 127.0.0.1 only (Docker would bind 0.0.0.0 and [::]).
+func (e *Env) common(role string, lim Limit, ports ...string) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		opts := []testcontainers.CustomizeRequestOption{
+			testcontainers.WithLabels(e.labels(role)),
+			testcontainers.WithName("loadlab-" + e.RunID + "-" + role),
+			network.WithNetwork([]string{role}, e.network),
+			testcontainers.WithExposedPorts(ports...),
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.PortBindings = mobynet.PortMap{}
+				for _, p := range ports {
+					hc.PortBindings[mobynet.MustParsePort(p)] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+				}
+				hc.NanoCPUs = int64(lim.CPUs * 1e9)
+				hc.Memory = lim.MemoryMB << 20
+			}),
+		}
+		for _, o := range opts {
+			if err := o(req); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (e *Env) startNetwork(ctx context.Context) error {
+	nw, err := network.New(ctx, network.WithLabels(map[string]string{LabelLab: "true", LabelRun: e.RunID, LabelPID: e.labels("")[LabelPID]}))
+	if nw != nil {
+		e.mu.Lock()
+		e.network = nw
+		e.mu.Unlock()
+	}
+	if err != nil {
+		return fmt.Errorf("env: network: %w", err)
+	}
+	return nil
+}
+
+func (e *Env) startPostgres(ctx context.Context, cfg Config, lim Limit) error {
+	ref := cfg.Images.Postgres
+	dsn := func(host string, port mobynet.Port) string {
+		return fmt.Sprintf("postgres://%s:%s@%s:%s/%s?sslmode=disable", PostgresUser, PostgresPassword, host, port.Port(), PostgresDB)
+	}
+	c, err := tcpostgres.Run(ctx, ref,
+		tcpostgres.WithUsername(PostgresUser), tcpostgres.WithPassword(PostgresPassword), tcpostgres.WithDatabase(PostgresDB),
+		e.common(images.Postgres, lim, postgresPort),
+		// A SQL ping works for our image (ready once) and the official one
+		// (which logs "ready" twice because of its temporary init server).
+		testcontainers.WithWaitStrategy(wait.ForSQL(postgresPort, "pgx", dsn).
+			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(100*time.Millisecond)),
+	)
+	if c != nil {
+		e.keep(images.Postgres, c)
+	}
+	if err != nil {
+		return fmt.Errorf("env: postgres (%s): %w", ref, err)
+	}
+	ep, err := c.PortEndpoint(ctx, postgresPort, "")
+	if err != nil {
+		return fmt.Errorf("env: postgres: %w", err)
+	}
+	e.mu.Lock()
+	e.PostgresDSN = fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", PostgresUser, PostgresPassword, ep, PostgresDB)
+	e.mu.Unlock()
+	return e.recordImage(ctx, images.Postgres, ref, c)
+}
+
+func (e *Env) startRedis(ctx context.Context, cfg Config, lim Limit) error {
+	ref := cfg.Images.Redis
+	c, err := tcredis.Run(ctx, ref,
+		e.common(images.Redis, lim, redisPort),
+		// Both our image and the official one take redis-server flags.
+		testcontainers.WithCmd("--protected-mode", "no", "--bind", "0.0.0.0", "--save", "", "--appendonly", "no"),
+		testcontainers.WithWaitStrategy(wait.ForLog("Ready to accept connections").WithStartupTimeout(cfg.StartTimeout)),
+	)
+	if c != nil {
+		e.keep(images.Redis, c)
+	}
+	if err != nil {
+		return fmt.Errorf("env: redis (%s): %w", ref, err)
+	}
+	ep, err := c.PortEndpoint(ctx, redisPort, "")
+	if err != nil {
+		return fmt.Errorf("env: redis: %w", err)
+	}
+	e.mu.Lock()
+	e.RedisAddr = ep
+	e.mu.Unlock()
+	return e.recordImage(ctx, images.Redis, ref, c)
+}
+
+func (e *Env) startToxiproxy(ctx context.Context, cfg Config, lim Limit) error {
+	ref := cfg.Images.Toxiproxy
+	proxies := labProxies(cfg.BackendPort)
+	ports := []string{toxiproxyAPIPort}
+	for _, p := range proxies {
+		ports = append(ports, fmt.Sprintf("%d/tcp", p.listen))
+	}
+	c, err := testcontainers.Run(ctx, ref,
+		e.common(images.Toxiproxy, lim, ports...),
+		testcontainers.WithCmd("-host=0.0.0.0"),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/version").WithPort(toxiproxyAPIPort).
+			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(100*time.Millisecond)),
+	)
+	if c != nil {
+		e.keep(images.Toxiproxy, c)
+	}
+	if err != nil {
+		return fmt.Errorf("env: toxiproxy (%s): %w", ref, err)
+	}
+	api, err := c.PortEndpoint(ctx, toxiproxyAPIPort, "http")
+	if err != nil {
+		return fmt.Errorf("env: toxiproxy: %w", err)
+	}
+	client := toxiproxy.NewClient(api)
+	cfgs := make([]toxiproxy.Proxy, 0, len(proxies))
+	for _, p := range proxies {
+		cfgs = append(cfgs, toxiproxy.Proxy{Name: p.name, Listen: fmt.Sprintf("0.0.0.0:%d", p.listen), Upstream: p.upstream, Enabled: true})
+	}
+	if _, err := client.Populate(cfgs); err != nil {
+		return fmt.Errorf("env: toxiproxy: create proxies: %w", err)
+	}
+	addr := map[string]string{}
+	for _, p := range proxies {
+		ep, err := c.PortEndpoint(ctx, fmt.Sprintf("%d/tcp", p.listen), "")
+		if err != nil {
+			return fmt.Errorf("env: toxiproxy: %w", err)
+		}
+		addr[p.link] = ep
+	}
+	e.mu.Lock()
+	e.ToxiproxyURL, e.Toxiproxy = api, client
+	for _, p := range proxies {
+		e.Proxies[p.link] = p.name
+	}
+	e.ProxiedPostgresAddr = addr[LinkBackendPostgres]
+	e.ProxiedRedisAddr = addr[LinkBackendRedis]
+	e.BackendURL = "http://" + addr[LinkClientBackend]
+	e.mu.Unlock()
+	return e.recordImage(ctx, images.Toxiproxy, ref, c)
+}
+
+func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
+	ref := cfg.Images.Backend
+	port := fmt.Sprintf("%d/tcp", cfg.BackendPort)
+	envs := map[string]string{
+		"BACKEND_ADDR":         fmt.Sprintf(":%d", cfg.BackendPort),
+		"BACKEND_DATABASE_URL": fmt.Sprintf("postgres://%s:%s@toxiproxy:%d/%s?sslmode=disable", PostgresUser, PostgresPassword, proxyPostgresPort, PostgresDB),
+		"BACKEND_REDIS_ADDR":   fmt.Sprintf("toxiproxy:%d", proxyRedisPort),
+	}
+	for k, v := range cfg.BackendEnv {
+		envs[k] = v
+	}
+	c, err := testcontainers.Run(ctx, ref,
+		e.common(images.Backend, lim, port),
+		testcontainers.WithEnv(envs),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(port).
+			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(100*time.Millisecond)),
+	)
+	if c != nil {
+		e.keep(images.Backend, c)
+	}
+	if err != nil {
+		return fmt.Errorf("env: backend (%s): %w%s", ref, err, e.tailLogs(images.Backend))
+	}
+	ep, err := c.PortEndpoint(ctx, port, "http")
+	if err != nil {
+		return fmt.Errorf("env: backend: %w", err)
+	}
+	e.mu.Lock()
+	e.BackendDirectURL = ep
+	e.mu.Unlock()
+	return e.recordImage(ctx, images.Backend, ref, c)
+}
+
+func (e *Env) recordImage(ctx context.Context, role, ref string, c testcontainers.Container) error {
+	id := ""
+	if ins, err := c.Inspect(ctx); err == nil {
+		id = ins.Image
+	}
+	e.mu.Lock()
+	e.Images[role] = Image{Ref: ref, ID: id}
+	e.mu.Unlock()
+	return nil
+}
+
+// tailLogs returns the end of a container's log, for errors that need it.
+func (e *Env) tailLogs(role string) string {
+	c := e.Container(role)
+	if c == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rc, err := c.Logs(ctx)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	data, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return "\n" + role + " log (last lines):\n  " + strings.Join(lines, "\n  ")
+}
+
+// Ping checks that Postgres answers on the direct DSN.
+func (e *Env) Ping(ctx context.Context) error {
+	db, err := sql.Open("pgx", e.PostgresDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.PingContext(ctx)
+}

@@ -1,0 +1,308 @@
+// Package env brings the lab's environment up in Docker and tears it down.
+//
+// One environment is a private, labelled Docker network with four
+// containers, started in parallel:
+//
+//	client ──127.0.0.1──▶ toxiproxy[client_backend] ──▶ backend
+//	backend ──▶ toxiproxy[backend_postgres] ──▶ postgres
+//	backend ──▶ toxiproxy[backend_redis]    ──▶ redis
+//
+// Every port is published on 127.0.0.1 only. The harness gets typed
+// endpoints: the backend through toxiproxy and direct, Postgres and Redis
+// direct (to seed and to read the final state), the proxied addresses (for
+// an in-process backend in tests) and a toxiproxy client.
+//
+// The testcontainers reaper (Ryuk) needs a pulled image, so it is off and
+// cleanup is ours: every container and network carries the labels
+// loadlab=true and loadlab.run=<run id>, Down removes them by handle and
+// then sweeps by label, and Clean removes what crashed runs left behind.
+package env
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/testcontainers/testcontainers-go"
+	"golang.org/x/sync/errgroup"
+)
+
+func init() { Prepare() }
+
+// Prepare sets what testcontainers must read before its first call: the
+// reaper off (it would pull testcontainers/ryuk; the value must be exactly
+// "true"), and 127.0.0.1 as the Docker host address, since testcontainers
+// would otherwise use the default gateway when it runs inside a container
+// and load would leave the machine. It runs from this package's init, so
+// every binary that can start containers has it set in time.
+func Prepare() {
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+}
+
+// Labels on every container and network of the lab.
+const (
+	LabelLab  = images.LabelLab // "true"
+	LabelRun  = "loadlab.run"   // run id
+	LabelRole = "loadlab.role"  // postgres, redis, toxiproxy, backend
+	LabelPID  = "loadlab.pid"   // pid of the process that created it, to find orphans
+)
+
+// Links of the lab and the toxiproxy proxy that carries each.
+const (
+	LinkClientBackend   = "client->backend"
+	LinkBackendPostgres = "backend->postgres"
+	LinkBackendRedis    = "backend->redis"
+)
+
+// Credentials of the lab's Postgres; it is only reachable from this machine.
+const (
+	PostgresUser     = "loadlab"
+	PostgresPassword = "loadlab"
+	PostgresDB       = "loadlab"
+)
+
+// Limit caps a container's resources.
+type Limit struct {
+	CPUs     float64 // cores, e.g. 0.5
+	MemoryMB int64
+}
+
+// DefaultLimits keep the whole lab within a 2-core machine with room left
+// for the load generator.
+var DefaultLimits = map[string]Limit{
+	images.Postgres:  {CPUs: 1, MemoryMB: 512},
+	images.Redis:     {CPUs: 0.5, MemoryMB: 256},
+	images.Toxiproxy: {CPUs: 1, MemoryMB: 256},
+	images.Backend:   {CPUs: 1, MemoryMB: 256},
+}
+
+// Config describes one environment.
+type Config struct {
+	RunID        string            // default: random
+	Images       images.Set        // default: images.FromEnv(images.Default)
+	NoBackend    bool              // start Postgres, Redis and toxiproxy only (backend tests run it in-process)
+	BackendEnv   map[string]string // extra environment of the backend (BACKEND_CACHE=..., or a custom target's)
+	BackendPort  int               // container port of the target's HTTP API (default 8080)
+	Limits       map[string]Limit  // by role; missing roles get DefaultLimits
+	StartTimeout time.Duration     // for each container to become ready (default 90s)
+	Logger       *slog.Logger
+}
+
+// Env is a running environment. All addresses are on 127.0.0.1.
+type Env struct {
+	RunID string
+
+	BackendURL       string // http://127.0.0.1:P through toxiproxy (client->backend)
+	BackendDirectURL string // http://127.0.0.1:P straight to the backend container
+
+	PostgresDSN string // direct to Postgres, bypassing toxiproxy
+	RedisAddr   string // direct to Redis, bypassing toxiproxy
+
+	ProxiedPostgresAddr string // 127.0.0.1:P of the backend->postgres proxy
+	ProxiedRedisAddr    string // 127.0.0.1:P of the backend->redis proxy
+
+	ToxiproxyURL string
+	Toxiproxy    *toxiproxy.Client
+	Proxies      map[string]string // link -> proxy name
+
+	Images    map[string]Image // by role
+	Limits    map[string]Limit // by role
+	StartedIn time.Duration
+
+	log        *slog.Logger
+	mu         sync.Mutex
+	containers map[string]testcontainers.Container // by role
+	network    *testcontainers.DockerNetwork
+	failed     bool // Up failed: creates may still be in flight in the daemon
+	downOnce   sync.Once
+	downErr    error
+}
+
+// Image is the image a role ran.
+type Image struct {
+	Ref string
+	ID  string
+}
+
+// NewRunID returns a short random id for labels and names.
+func NewRunID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Up starts an environment and waits until every part is ready. On error
+// everything already created is removed before Up returns.
+func Up(ctx context.Context, cfg Config) (_ *Env, err error) {
+	start := time.Now()
+	if cfg.RunID == "" {
+		cfg.RunID = NewRunID()
+	}
+	if cfg.Images == (images.Set{}) {
+		cfg.Images = images.FromEnv(images.Default)
+	}
+	if cfg.BackendPort == 0 {
+		cfg.BackendPort = 8080
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 90 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	limits := map[string]Limit{}
+	for role, l := range DefaultLimits {
+		limits[role] = l
+	}
+	for role, l := range cfg.Limits {
+		limits[role] = l
+	}
+	e := &Env{
+		RunID:      cfg.RunID,
+		Proxies:    map[string]string{},
+		Images:     map[string]Image{},
+		Limits:     limits,
+		log:        cfg.Logger.With("run", cfg.RunID),
+		containers: map[string]testcontainers.Container{},
+	}
+	register(e)
+	defer func() {
+		if err != nil {
+			e.failed = true
+			// ctx may be the reason we failed: tear down with a fresh one.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if derr := e.Down(dctx); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+	}()
+	if n, _, err := Clean(ctx, false); err == nil && n > 0 {
+		e.log.Warn("env: removed containers left by crashed runs", "containers", n)
+	}
+	if err := e.startNetwork(ctx); err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.startPostgres(gctx, cfg, limits[images.Postgres]) })
+	g.Go(func() error { return e.startRedis(gctx, cfg, limits[images.Redis]) })
+	g.Go(func() error { return e.startToxiproxy(gctx, cfg, limits[images.Toxiproxy]) })
+	if !cfg.NoBackend {
+		// The backend retries its database until the proxies exist, so it
+		// starts alongside the others; its wait is /healthz.
+		g.Go(func() error { return e.startBackend(gctx, cfg, limits[images.Backend]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	e.StartedIn = time.Since(start)
+	e.log.Info("env: up", "took", e.StartedIn.Round(time.Millisecond))
+	return e, nil
+}
+
+// Down stops and removes every container and the network of the
+// environment, then sweeps anything else labelled with its run id. It is
+// safe to call more than once and from several goroutines.
+func (e *Env) Down(ctx context.Context) error {
+	e.downOnce.Do(func() {
+		defer unregister(e)
+		e.mu.Lock()
+		ctrs := e.containers
+		e.containers = map[string]testcontainers.Container{}
+		nw := e.network
+		e.network = nil
+		e.mu.Unlock()
+
+		var wg sync.WaitGroup
+		errs := make(chan error, len(ctrs)+2)
+		for role, c := range ctrs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := testcontainers.TerminateContainer(c, testcontainers.StopTimeout(2*time.Second)); err != nil {
+					errs <- fmt.Errorf("env: remove %s: %w", role, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if nw != nil {
+			if err := nw.Remove(ctx); err != nil {
+				errs <- fmt.Errorf("env: remove network: %w", err)
+			}
+		}
+		// Whatever was created but never handed back: a create cancelled on
+		// our side may still complete in the daemon, so after a failed Up
+		// sweep until the daemon has been quiet for a moment.
+		quiet := time.Duration(0)
+		if e.failed {
+			quiet = 1500 * time.Millisecond
+		}
+		if err := sweepUntilQuiet(ctx, LabelRun+"="+e.RunID, quiet); err != nil {
+			errs <- err
+		}
+		close(errs)
+		var all []error
+		for err := range errs {
+			all = append(all, err)
+		}
+		e.downErr = errors.Join(all...)
+		if e.downErr == nil {
+			e.log.Info("env: down")
+		}
+	})
+	return e.downErr
+}
+
+// Container returns the container of a role, or nil.
+func (e *Env) Container(role string) testcontainers.Container {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.containers[role]
+}
+
+// Alive reports an error when a role's container is no longer running
+// (the target died mid-run).
+func (e *Env) Alive(ctx context.Context, role string) error {
+	c := e.Container(role)
+	if c == nil {
+		return fmt.Errorf("env: no %s container", role)
+	}
+	st, err := c.State(ctx)
+	if err != nil {
+		return fmt.Errorf("env: %s state: %w", role, err)
+	}
+	if !st.Running {
+		return fmt.Errorf("env: %s container is %s (exit code %d)", role, st.Status, st.ExitCode)
+	}
+	return nil
+}
+
+func (e *Env) labels(role string) map[string]string {
+	return map[string]string{
+		LabelLab:  "true",
+		LabelRun:  e.RunID,
+		LabelRole: role,
+		LabelPID:  strconv.Itoa(os.Getpid()),
+	}
+}
+
+// keep records a container right after its creation, before its error is
+// looked at: a container whose wait failed still exists and must go.
+func (e *Env) keep(role string, c testcontainers.Container) {
+	if c == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.containers[role] = c
+}

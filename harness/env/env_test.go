@@ -1,0 +1,203 @@
+package env_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/loadlab/loadlab/harness/env"
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/harness/labtest"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestUpRoundTripAndFaults brings the whole lab up, round-trips an item
+// through the client->backend proxy, cuts backend->postgres and checks that
+// the backend answers 5xx within its deadline, heals, and tears down.
+func TestUpRoundTripAndFaults(t *testing.T) {
+	e := labtest.Up(t, env.Config{BackendEnv: map[string]string{"BACKEND_DB_TIMEOUT": "300ms"}})
+	for name, addr := range map[string]string{
+		"backend": e.BackendURL, "backend direct": e.BackendDirectURL, "postgres": e.PostgresDSN,
+		"redis": e.RedisAddr, "toxiproxy": e.ToxiproxyURL, "proxied postgres": e.ProxiedPostgresAddr,
+	} {
+		if !strings.Contains(addr, "127.0.0.1:") {
+			t.Errorf("%s endpoint %q is not on 127.0.0.1", name, addr)
+		}
+	}
+
+	put := do(t, "PUT", e.BackendURL+"/items/env-k1", "hello")
+	if put.code/100 != 2 || put.header.Get("X-Version") == "" {
+		t.Fatalf("PUT: %d %v", put.code, put.header)
+	}
+	get := do(t, "GET", e.BackendURL+"/items/env-k1", "")
+	if get.code != 200 || get.body != "hello" || get.header.Get("X-Version") != put.header.Get("X-Version") {
+		t.Fatalf("GET after PUT: %d %q version %s, want 200 hello version %s", get.code, get.body, get.header.Get("X-Version"), put.header.Get("X-Version"))
+	}
+
+	for _, fault := range []string{"down", "timeout"} {
+		t.Run(fault, func(t *testing.T) {
+			p, err := e.Toxiproxy.Proxy(e.Proxies[env.LinkBackendPostgres])
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch fault {
+			case "down":
+				err = p.Disable()
+			case "timeout":
+				_, err = p.AddToxic("cut", "timeout", "upstream", 1, map[string]any{"timeout": 0})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			r := do(t, "PUT", e.BackendURL+"/items/env-k2", "during "+fault)
+			if r.code/100 != 5 {
+				t.Errorf("PUT during %s: %d, want 5xx", fault, r.code)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("PUT during %s took %s: the backend does not bound its DB calls", fault, took)
+			}
+			switch fault {
+			case "down":
+				err = p.Enable()
+			case "timeout":
+				err = p.RemoveToxic("cut")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Heal: poll under a deadline until a write goes through again.
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				r := do(t, "PUT", e.BackendURL+"/items/env-k2", "after "+fault)
+				if r.code/100 == 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("backend did not heal after removing %s: last %d %s", fault, r.code, r.body)
+				}
+				time.Sleep(100 * time.Millisecond) // poll interval, not a readiness wait
+			}
+		})
+	}
+
+	runID := e.RunID
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, n := labtest.Leftovers(t, runID); c+n > 0 {
+		t.Fatalf("after Down: %d containers and %d networks remain", c, n)
+	}
+}
+
+// TestDirectEndpoints checks that the harness's own paths around toxiproxy
+// reach Postgres and Redis, and that every published port binds 127.0.0.1.
+func TestDirectEndpoints(t *testing.T) {
+	e := labtest.Up(t, env.Config{NoBackend: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, e.PostgresDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one int
+	if err := conn.QueryRow(ctx, "select 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("postgres: %v", err)
+	}
+	conn.Close(ctx)
+	rdb := redis.NewClient(&redis.Options{Addr: e.RedisAddr})
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	// Through toxiproxy too, as an in-process backend would connect.
+	pconn, err := pgx.Connect(ctx, strings.Replace(e.PostgresDSN, hostPort(e.PostgresDSN), e.ProxiedPostgresAddr, 1))
+	if err != nil {
+		t.Fatalf("postgres through toxiproxy: %v", err)
+	}
+	pconn.Close(ctx)
+
+	for _, role := range []string{images.Postgres, images.Redis, images.Toxiproxy} {
+		ins, err := e.Container(role).Inspect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for port, bindings := range ins.NetworkSettings.Ports {
+			for _, b := range bindings {
+				if b.HostIP.String() != "127.0.0.1" {
+					t.Errorf("%s port %s is published on %s, want 127.0.0.1 only", role, port, b.HostIP)
+				}
+			}
+		}
+		if ins.HostConfig.NanoCPUs == 0 || ins.HostConfig.Memory == 0 {
+			t.Errorf("%s has no CPU or memory limit", role)
+		}
+	}
+}
+
+// TestCancelMidStart cancels Up while containers are being created: Up must
+// return an error and leave nothing behind.
+func TestCancelMidStart(t *testing.T) {
+	set := labtest.Images(t)
+	for _, after := range []time.Duration{50 * time.Millisecond, 600 * time.Millisecond} {
+		t.Run(after.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), after)
+			defer cancel()
+			runID := env.NewRunID()
+			e, err := env.Up(ctx, env.Config{RunID: runID, Images: set})
+			if err == nil {
+				e.Down(context.Background())
+				t.Skip("the environment came up before the cancel") // cannot happen in 600ms on 2 cores
+			}
+			if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "context") {
+				t.Logf("Up error (not a context error, still fine): %v", err)
+			}
+			if c, n := labtest.Leftovers(t, runID); c+n > 0 {
+				t.Fatalf("after a cancelled Up: %d containers and %d networks remain", c, n)
+			}
+		})
+	}
+}
+
+type response struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+func do(t *testing.T, method, url, body string) response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return response{code: 0, body: err.Error()}
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, string(data), res.Header}
+}
+
+func hostPort(dsn string) string {
+	at := strings.Index(dsn, "@")
+	rest := dsn[at+1:]
+	slash := strings.Index(rest, "/")
+	hp := rest[:slash]
+	if _, _, err := net.SplitHostPort(hp); err != nil {
+		panic(fmt.Sprintf("bad dsn %q", dsn))
+	}
+	return hp
+}

@@ -1,0 +1,93 @@
+// Package labtest holds what integration tests share: the Docker gate
+// (fail under LOADLAB_REQUIRE_DOCKER=1, skip otherwise), building the
+// images once per test binary, and a look for leftovers by label.
+package labtest
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/env"
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/moby/moby/client"
+)
+
+// RequireDocker is true when tests must fail, not skip, without Docker.
+func RequireDocker() bool { return os.Getenv("LOADLAB_REQUIRE_DOCKER") == "1" }
+
+var (
+	imagesOnce sync.Once
+	imagesErr  error
+)
+
+// Images checks for Docker and makes sure the lab's images exist (built once
+// per test binary; a no-op when they are up to date). Without Docker it
+// skips the test, or fails it under LOADLAB_REQUIRE_DOCKER=1.
+func Images(t testing.TB) images.Set {
+	t.Helper()
+	env.Prepare()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := images.NewDockerClient(ctx)
+	if err != nil {
+		if RequireDocker() {
+			t.Fatalf("docker is required (LOADLAB_REQUIRE_DOCKER=1): %v", err)
+		}
+		t.Skipf("no docker: %v", err)
+	}
+	c.Close()
+	imagesOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		_, imagesErr = images.Ensure(ctx, images.FromEnv(images.Default))
+	})
+	if imagesErr != nil {
+		t.Fatalf("images: %v", imagesErr)
+	}
+	return images.FromEnv(images.Default)
+}
+
+// Up starts an environment for a test and tears it down at the end.
+func Up(t testing.TB, cfg env.Config) *env.Env {
+	t.Helper()
+	cfg.Images = Images(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	e, err := env.Up(ctx, cfg)
+	if err != nil {
+		t.Fatalf("env up: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Down(ctx); err != nil {
+			t.Errorf("env down: %v", err)
+		}
+	})
+	return e
+}
+
+// Leftovers counts containers and networks labelled with a run id.
+func Leftovers(t testing.TB, runID string) (containers, networks int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := images.NewDockerClient(ctx)
+	if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	defer c.Close()
+	f := make(client.Filters).Add("label", env.LabelRun+"="+runID)
+	cs, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	ns, err := c.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		t.Fatalf("list networks: %v", err)
+	}
+	return len(cs.Items), len(ns.Items)
+}

@@ -1,0 +1,318 @@
+// Package results is the versioned schema of a run's results.json: the one
+// contract between the harness, which fills it, and the reports, which read it.
+//
+// Units are in the field names: *_ms are milliseconds, *_s seconds, times
+// inside a variant are offsets in seconds from the variant's load start (T0).
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SchemaVersion is bumped on every incompatible change of the schema.
+const SchemaVersion = 1
+
+// Status of a run as a whole.
+const (
+	StatusOK      = "ok"      // ran to the end; checks may still have failed
+	StatusAborted = "aborted" // interrupted (Ctrl-C, SIGTERM); holds what was measured
+	StatusFailed  = "failed"  // the harness failed (environment, target died); holds what was measured
+)
+
+// Results is the whole of results.json.
+type Results struct {
+	SchemaVersion int          `json:"schema_version"`
+	Scenario      ScenarioInfo `json:"scenario"`
+	Status        string       `json:"status"`
+	Reason        string       `json:"reason,omitempty"` // why aborted or failed
+	StartedAt     time.Time    `json:"started_at"`
+	EndedAt       time.Time    `json:"ended_at"`
+	Environment   Environment  `json:"environment"`
+	Variants      []Variant    `json:"variants"`
+}
+
+// ScenarioInfo describes what was run.
+type ScenarioInfo struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Teaches     string  `json:"teaches,omitempty"`
+	File        string  `json:"file,omitempty"`
+	Seed        int64   `json:"seed"`
+	Quick       bool    `json:"quick"`
+	DurationS   float64 `json:"duration_s"`
+	SettleS     float64 `json:"settle_s"`
+	Source      string  `json:"source,omitempty"` // the scenario file's text, for reproducing the run
+}
+
+// Environment holds the facts needed to reproduce or to distrust a run.
+type Environment struct {
+	LoadlabVersion string               `json:"loadlab_version"`
+	GoVersion      string               `json:"go_version"`
+	OS             string               `json:"os"`
+	Arch           string               `json:"arch"`
+	CPUs           int                  `json:"cpus"`
+	Hostname       string               `json:"hostname,omitempty"`
+	DockerVersion  string               `json:"docker_version,omitempty"`
+	Images         map[string]ImageInfo `json:"images,omitempty"` // by role: postgres, redis, toxiproxy, backend
+	Limits         map[string]string    `json:"limits,omitempty"` // container CPU and memory limits by role
+}
+
+// ImageInfo names one image used by the run.
+type ImageInfo struct {
+	Ref string `json:"ref"`
+	ID  string `json:"id"`
+}
+
+// Variant is one run of the scenario in a fresh environment.
+type Variant struct {
+	Name      string            `json:"name"`
+	Settings  map[string]string `json:"settings,omitempty"` // the target's configuration
+	Client    string            `json:"client"`             // "proxy" (through toxiproxy) or "direct"
+	Status    string            `json:"status"`
+	Reason    string            `json:"reason,omitempty"`
+	StartedAt time.Time         `json:"started_at"` // T0: load start
+	DurationS float64           `json:"duration_s"` // load duration actually run
+	Phases    []Phase           `json:"phases"`
+	Faults    []FaultWindow     `json:"faults,omitempty"`
+	Streams   []Stream          `json:"streams"`
+	Metrics   []Series          `json:"metrics,omitempty"` // scraped from the target's /metrics
+	History   *History          `json:"history,omitempty"`
+	Checks    []CheckResult     `json:"checks,omitempty"`
+}
+
+// Phase is a named time window of a variant. "whole" is always present; for
+// every fault F there are "before F", "during F" and "after F".
+type Phase struct {
+	Name   string  `json:"name"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+}
+
+// FaultWindow is one scheduled fault and when it was really active.
+type FaultWindow struct {
+	Name        string           `json:"name"`
+	Link        string           `json:"link"`
+	Toxic       string           `json:"toxic"` // latency, bandwidth, timeout, down, reset_peer, ...
+	Direction   string           `json:"direction,omitempty"`
+	Toxicity    float64          `json:"toxicity,omitempty"`
+	Attributes  map[string]int64 `json:"attributes,omitempty"`
+	PlannedAtS  float64          `json:"planned_at_s"`
+	PlannedForS float64          `json:"planned_for_s"`
+	ActiveFromS float64          `json:"active_from_s"`       // when the toxic was in place (-1: never applied)
+	ActiveToS   float64          `json:"active_to_s"`         // when it was removed (-1: never removed)
+	Error       string           `json:"error,omitempty"`     // applying or removing failed
+	ApplyMs     float64          `json:"apply_ms,omitempty"`  // control-plane latency of adding it
+	RemoveMs    float64          `json:"remove_ms,omitempty"` // control-plane latency of removing it
+}
+
+// Stream is one load stream's measurements.
+type Stream struct {
+	Name    string         `json:"name"`
+	Method  string         `json:"method"`
+	Path    string         `json:"path"`
+	Rate    string         `json:"rate"`    // as written in the scenario, e.g. "400/s" or "ramp 50/s→400/s"
+	Seconds []Bucket       `json:"seconds"` // one per second of load, T = index
+	Phases  []PhaseSummary `json:"phases"`  // one per Variant.Phases entry, same order
+	// Generator health: the load generator must not hide its own limits.
+	Intended    int64   `json:"intended"`     // requests the pacer scheduled
+	Sent        int64   `json:"sent"`         // requests actually sent
+	LateSends   int64   `json:"late_sends"`   // sent more than 1 ms after their intended time
+	MaxLateMs   float64 `json:"max_late_ms"`  // worst lateness
+	MaxWorkers  int     `json:"max_workers"`  // concurrent workers at peak
+	WorkerLimit int     `json:"worker_limit"` // cap, 0 = uncapped
+	Saturated   bool    `json:"saturated"`    // the generator could not keep the schedule
+}
+
+// Latency holds exact percentiles from an HdrHistogram, in milliseconds.
+// Latency is measured from the intended send time (coordinated-omission safe).
+type Latency struct {
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+	Mean float64 `json:"mean_ms"`
+}
+
+// Bucket is one second of one stream.
+type Bucket struct {
+	T         int              `json:"t"` // second offset from T0
+	Requests  int64            `json:"requests"`
+	Successes int64            `json:"successes"`        // 2xx (and 404 on reads of never-written keys)
+	Codes     map[string]int64 `json:"codes,omitempty"`  // "200": n, "503": n, "0": transport errors
+	Errors    map[string]int64 `json:"errors,omitempty"` // transport error class: "timeout", "refused", "reset", ...
+	LateSends int64            `json:"late_sends,omitempty"`
+	Latency   Latency          `json:"latency"`
+	Sources   map[string]int64 `json:"sources,omitempty"` // X-Source of responses: db, cache, stale, queue
+}
+
+// PhaseSummary aggregates a stream over one phase.
+type PhaseSummary struct {
+	Phase        string           `json:"phase"`
+	Requests     int64            `json:"requests"`
+	Successes    int64            `json:"successes"`
+	SuccessRatio float64          `json:"success_ratio"`
+	Throughput   float64          `json:"throughput_rps"` // successful responses per second
+	Rate         float64          `json:"rate_rps"`       // requests sent per second
+	Latency      Latency          `json:"latency"`
+	Codes        map[string]int64 `json:"codes,omitempty"`
+	Sources      map[string]int64 `json:"sources,omitempty"`
+	LateSends    int64            `json:"late_sends,omitempty"`
+}
+
+// Series is one scraped metric over time, e.g. "cache_hit_ratio" or
+// "queue_depth". Points are at T offsets in seconds.
+type Series struct {
+	Name   string  `json:"name"`
+	Unit   string  `json:"unit,omitempty"` // "ratio", "seconds", "count", "per_second", "bytes"
+	Help   string  `json:"help,omitempty"`
+	Points []Point `json:"points"`
+}
+
+// Point is one sample of a series.
+type Point struct {
+	T float64 `json:"t"`
+	V float64 `json:"v"`
+}
+
+// History is the outcome of the Jepsen-style checks over every operation.
+type History struct {
+	Operations   int64       `json:"operations"`
+	Writes       int64       `json:"writes"`
+	AckedWrites  int64       `json:"acked_writes"`
+	Reads        int64       `json:"reads"`
+	Unknown      int64       `json:"unknown"` // outcome unknown (timeouts): neither acked nor failed
+	Keys         int         `json:"keys"`
+	LostWrites   int64       `json:"lost_writes"`
+	StaleReads   int64       `json:"stale_reads"`
+	StaleRatio   float64     `json:"stale_read_ratio"`
+	ConvergenceS float64     `json:"convergence_s"` // from the last heal until the store held every acked write; -1: never converged; 0: nothing to converge
+	Converged    bool        `json:"converged"`
+	Examples     []OpExample `json:"examples,omitempty"` // a few offending operations
+}
+
+// OpExample is one offending operation, with the write it contradicts.
+type OpExample struct {
+	Kind        string  `json:"kind"` // "lost_write" or "stale_read"
+	Stream      string  `json:"stream"`
+	Key         string  `json:"key"`
+	Version     int64   `json:"version"`          // what the op wrote or read
+	Expected    int64   `json:"expected_version"` // final version (lost) or newest acked before the read (stale)
+	Source      string  `json:"source,omitempty"`
+	InvokeS     float64 `json:"invoke_s"`
+	CompleteS   float64 `json:"complete_s"`
+	Explanation string  `json:"explanation"`
+}
+
+// CheckResult is one threshold check of the scenario.
+type CheckResult struct {
+	Expect   string  `json:"expect"` // as written: "p99 < 50ms"
+	Variant  string  `json:"variant"`
+	Stream   string  `json:"stream,omitempty"` // empty: all streams together
+	Phase    string  `json:"phase"`
+	Metric   string  `json:"metric"`
+	Observed float64 `json:"observed"`
+	Pass     bool    `json:"pass"`
+	Message  string  `json:"message,omitempty"` // why it failed or could not be evaluated
+	Where    string  `json:"where,omitempty"`   // file:line of the check in the scenario
+}
+
+// Failed reports whether any check of any variant failed.
+func (r *Results) Failed() bool {
+	for _, v := range r.Variants {
+		for _, c := range v.Checks {
+			if !c.Pass {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Variant returns the named variant or nil.
+func (r *Results) Variant(name string) *Variant {
+	for i := range r.Variants {
+		if r.Variants[i].Name == name {
+			return &r.Variants[i]
+		}
+	}
+	return nil
+}
+
+// Write stores r as dir/results.json atomically (temp file + rename).
+func Write(dir string, r *Results) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(dir, "results.json"), append(data, '\n'))
+}
+
+// Read loads results.json from a file or a run directory and refuses
+// incompatible schema versions.
+func Read(path string) (*Results, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, "results.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	return Decode(path, data)
+}
+
+// Decode parses results.json bytes; name is used in errors.
+func Decode(name string, data []byte) (*Results, error) {
+	var probe struct {
+		SchemaVersion *int `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("results: %s: not a results.json: %w", name, err)
+	}
+	if probe.SchemaVersion == nil {
+		return nil, fmt.Errorf("results: %s: no schema_version: not a loadlab results.json", name)
+	}
+	if *probe.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("results: %s: schema version %d, this loadlab reads version %d", name, *probe.SchemaVersion, SchemaVersion)
+	}
+	var r Results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("results: %s: %w", name, err)
+	}
+	return &r, nil
+}
+
+// WriteFileAtomic writes data to a temp file beside path, syncs it and
+// renames it over path, so readers never see half a file.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("results: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
+}

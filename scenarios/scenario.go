@@ -1,0 +1,124 @@
+// Package scenarios holds the scenario model, its strict YAML parser and the
+// catalogue of scenario files embedded in the binary.
+//
+// A scenario says what load to send (streams), what to break and when
+// (faults), which configurations of the target to compare (variants) and
+// what must hold (checks). The harness runs it; this package only describes
+// it and rejects bad input with errors that name file, line and field.
+package scenarios
+
+import "time"
+
+// Scenario is a parsed and validated scenario file.
+type Scenario struct {
+	Name        string
+	Description string
+	Teaches     string // one paragraph: what the scenario teaches
+	File        string // path or "catalogue/NAME.yaml"
+	Source      []byte // the file's text
+
+	Duration time.Duration // load duration of each variant
+	Settle   time.Duration // after the load, before the history checks (default 5s)
+	Seed     int64
+	Timeout  time.Duration // per-request timeout of the load generator (default 2s)
+
+	Target   Target
+	Load     []Stream
+	Faults   []Fault
+	Variants []Variant // at least one; a file without variants gets {Name: "default"}
+	Checks   []Check
+}
+
+// Target is the system under test. The zero value is the sample backend.
+type Target struct {
+	Image string            // empty: the sample backend image
+	Port  int               // container port of the items API (default 8080)
+	Env   map[string]string // extra environment for every variant
+}
+
+// Stream is one load stream: a vegeta attack with an open-model pacer.
+type Stream struct {
+	Name       string
+	Method     string // GET or PUT
+	Path       string // with {key}, e.g. /items/{key}
+	Rate       Rate   // constant rate; with Stages, the starting rate
+	Stages     []Stage
+	Keys       Keys
+	BodySize   int // bytes of generated value for writes (default 64)
+	MaxWorkers int // 0: the engine's default
+	Line       int // line of the stream in the file, for error messages
+}
+
+// IsWrite reports whether the stream's requests are writes.
+func (s Stream) IsWrite() bool { return s.Method == "PUT" || s.Method == "POST" }
+
+// Rate is Freq requests per Per, e.g. 500/s or 30/m.
+type Rate struct {
+	Freq int
+	Per  time.Duration
+}
+
+// PerSecond returns the rate in requests per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return float64(r.Freq) / r.Per.Seconds()
+}
+
+// Stage ramps linearly from the previous rate to Target over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   Rate
+}
+
+// Keys chooses the key of each request, driven by the scenario's seed.
+type Keys struct {
+	Count        int     // keys are "k0".."k{Count-1}" (default 1000)
+	Distribution string  // uniform (default), zipf, hot
+	ZipfS        float64 // zipf exponent s > 1 (default 1.1)
+	HotFraction  float64 // hot: share of requests going to the hot keys (default 0.9)
+	HotKeys      int     // hot: how many hot keys (default 1)
+}
+
+// Fault is one toxic on one link, from At for For.
+type Fault struct {
+	Name  string
+	Link  string // backend->postgres, backend->redis, client->backend
+	At    time.Duration
+	For   time.Duration
+	Toxic Toxic
+	Line  int
+}
+
+// Links are the proxied links of the lab.
+var Links = []string{"client->backend", "backend->postgres", "backend->redis"}
+
+// Toxic is a toxiproxy toxic, or "down" (the proxy disabled).
+type Toxic struct {
+	Type       string           // latency, bandwidth, timeout, down, reset_peer, slow_close, slicer, limit_data
+	Stream     string           // upstream or downstream (default downstream; ignored for down)
+	Toxicity   float64          // 0 < t <= 1 (default 1)
+	Attributes map[string]int64 // latency, jitter, rate, timeout, delay, average_size, size_variation, bytes
+}
+
+// Variant is one configuration of the target; each runs in a fresh environment.
+type Variant struct {
+	Name    string
+	Backend map[string]string // target settings, passed as environment (BACKEND_<KEY>)
+	Client  string            // proxy (default): load goes through client->backend; direct: around toxiproxy
+	Line    int
+}
+
+// Check is one threshold, e.g. {variant: ap, phase: during db-partition, expect: "success_ratio >= 0.99"}.
+type Check struct {
+	Variant string  // empty: every variant
+	Stream  string  // empty: all streams together (history metrics ignore it)
+	Phase   string  // whole (default), "before F", "during F", "after F"
+	Expect  string  // as written
+	Metric  string  // p50, p90, p99, p999, max, mean, success_ratio, error_ratio, throughput, rate, requests, late_sends, lost_writes, stale_reads, stale_read_ratio, convergence
+	Op      string  // <, <=, >, >=, ==, !=
+	Value   float64 // in the metric's unit: ms for latencies, seconds for convergence
+	File    string
+	Line    int
+}

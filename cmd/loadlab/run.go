@@ -44,6 +44,11 @@ checks for lost writes and stale reads, and writes a report.
 		imagesCmd(stderr),
 		upCmd(stdout, stderr),
 		cleanCmd(stdout),
+		runCmd(stdout, stderr),
+		listCmd(stdout),
+		validateCmd(stdout),
+		reportCmd(stdout),
+		compareCmd(stdout),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -212,7 +212,7 @@ func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
 		e.keep(images.Backend, c)
 	}
 	if err != nil {
-		return fmt.Errorf("env: backend (%s): %w%s", ref, err, e.tailLogs(images.Backend))
+		return fmt.Errorf("env: backend (%s): %w%s", ref, err, e.Logs(images.Backend))
 	}
 	ep, err := c.PortEndpoint(ctx, port, "http")
 	if err != nil {
@@ -235,8 +235,9 @@ func (e *Env) recordImage(ctx context.Context, role, ref string, c testcontainer
 	return nil
 }
 
-// tailLogs returns the end of a container's log, for errors that need it.
-func (e *Env) tailLogs(role string) string {
+// Logs returns the end of a role's container log, formatted to append to
+// an error ("" when there is none).
+func (e *Env) Logs(role string) string {
 	c := e.Container(role)
 	if c == nil {
 		return ""

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/loadlab/loadlab/reports/compare"
+	"github.com/loadlab/loadlab/reports/results"
+	"github.com/spf13/cobra"
+)
+
+func compareCmd(stdout io.Writer) *cobra.Command {
+	var (
+		markdown, noCorrection bool
+		alpha                  float64
+		phases, labels         []string
+		th                     = compare.DefaultThresholds()
+	)
+	cmd := &cobra.Command{
+		Use:   "compare BASE HEAD",
+		Short: "Compare two runs of a scenario; exit 1 on a significant regression",
+		Long: `Compare two runs (run directories or results.json files) of the same scenario.
+Per variant, stream and phase: p50, p99, throughput and success ratio with deltas,
+a Mann-Whitney U test over the per-second samples (Benjamini-Hochberg adjusted),
+and the checks side by side. A regression is significant, in the bad direction and
+beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
+		Args: cobra.ExactArgs(2),
+	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
+	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level")
+	cmd.Flags().Float64Var(&th.P50Increase, "p50", th.P50Increase, "p50 increase that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.P99Increase, "p99", th.P99Increase, "p99 increase that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.ThroughputDrop, "throughput", th.ThroughputDrop, "throughput drop that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.SuccessRatioDrop, "success-ratio", th.SuccessRatioDrop, "success ratio drop that counts as a regression (absolute)")
+	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
+	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "judge each row on its raw p-value (benchstat's behaviour)")
+	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two runs, e.g. --labels main,pr-42")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		base, err := results.Read(args[0])
+		if err != nil {
+			return exitErr(2, err)
+		}
+		head, err := results.Read(args[1])
+		if err != nil {
+			return exitErr(2, err)
+		}
+		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
+		if len(phases) > 0 {
+			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
+		}
+		if len(labels) == 2 {
+			opts = append(opts, compare.WithLabels(labels[0], labels[1]))
+		} else if len(labels) != 0 {
+			return exitErr(2, errors.New("--labels takes two names: BASE,HEAD"))
+		}
+		rep, err := compare.Compare(base, head, opts...)
+		if err != nil {
+			return exitErr(2, err)
+		}
+		write := rep.WriteText
+		if markdown {
+			write = rep.WriteMarkdown
+		}
+		if err := write(stdout); err != nil {
+			return exitErr(2, err)
+		}
+		if rep.Regressed() {
+			return exitCode(1)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// exitErr reports err and exits with code.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e codedError) Error() string { return e.err.Error() }
+func (e codedError) Unwrap() error { return e.err }
+
+func exitErr(code int, err error) error { return codedError{code, fmt.Errorf("compare: %w", err)} }

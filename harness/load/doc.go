@@ -1,0 +1,27 @@
+// Package load is the load engine: it drives a scenario's load streams
+// against a base URL and measures what came back.
+//
+// The pipeline of one run:
+//
+//	scenarios.Stream ──▶ Pacer (open model: constant rate or linear ramps,
+//	                     one attack, no restarts) ──▶ vegeta Attacker
+//	                     (one per stream, single-use, capped workers)
+//	                 ──▶ targeter (key per request from a seeded RNG,
+//	                     method, path, generated body)
+//	                 ──▶ HTTP/1.1 keep-alive pool ──▶ target
+//	vegeta.Result ──▶ collector (one goroutine per stream): the pacer's
+//	                 inverse gives each hit's intended send time, so latency
+//	                 is measured from when the request should have left
+//	                 (coordinated-omission safe) and late sends are counted
+//	             ──▶ per-second buckets (counts, codes, error classes,
+//	                 X-Source, a sparse HdrHistogram of latency)
+//	             ──▶ one history.Op per request for the Jepsen-style checks
+//
+// Memory grows with the run's length in seconds (one bucket per stream and
+// second, its histogram sparse), not with its request count; the op history,
+// one small history.Op per request, is the one deliberate exception.
+//
+// The generator reports its own limits (late sends, worker cap, peak
+// concurrency) so that a report never blames the target for what the load
+// generator failed to send.
+package load

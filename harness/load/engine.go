@@ -1,0 +1,249 @@
+package load
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/history"
+	"github.com/loadlab/loadlab/scenarios"
+)
+
+// Result is what a run measured. It is complete after a normal run and
+// partial, but consistent, after a cancelled one.
+type Result struct {
+	T0       time.Time       // load start; every offset is from here
+	Duration time.Duration   // load actually run: the planned duration, or until cancelled
+	ByStream []*StreamResult // in the order of the streams given to Run
+	Ops      []history.Op    // one per request, ordered by InvokeNs
+}
+
+// StreamResult is one stream's measurements.
+type StreamResult struct {
+	Index   int
+	Stream  scenarios.Stream
+	Health  Health
+	seconds []second // index = second since T0 in which requests were sent
+}
+
+// Health is how well the generator kept the stream's schedule. A saturated
+// generator measures itself, not the target.
+type Health struct {
+	Intended    int64         // hits the schedule placed before the end of the run
+	Sent        int64         // requests sent (each has a result and an op)
+	LateSends   int64         // sent more than 1 ms after their intended time
+	MaxLate     time.Duration // worst lateness
+	PeakWorkers int           // concurrent requests at peak
+	WorkerLimit int           // the cap on concurrent requests
+	CapHit      bool          // every worker was busy at some point
+	Saturated   bool          // the cap was hit, or over 1% of hits were late or never sent
+}
+
+// Run sends every stream's load against baseURL concurrently for the
+// duration given by WithDuration and returns the measurements. Cancelling ctx
+// stops all streams promptly; Run then waits for in-flight requests (at most
+// the request timeout) and returns the partial Result together with
+// ctx.Err(). Other errors (bad options, streams or URL) are returned before
+// any load is sent, with a nil Result.
+func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts ...Option) (*Result, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	base, err := checkBaseURL(baseURL, cfg.allowRemote)
+	if err != nil {
+		return nil, err
+	}
+	if len(streams) > math.MaxUint8+1 {
+		return nil, fmt.Errorf("load: %d streams, at most %d", len(streams), math.MaxUint8+1)
+	}
+	gens := make([]*generator, len(streams))
+	for i, st := range streams {
+		g, err := newGenerator(i, st, base, &cfg)
+		if err != nil {
+			return nil, fmt.Errorf("load: stream %q: %w", st.Name, err)
+		}
+		gens[i] = g
+	}
+
+	stop := make(chan struct{})
+	t0 := time.Now()
+	if cfg.onStart != nil {
+		cfg.onStart(t0)
+	}
+	var collectors sync.WaitGroup
+	for _, g := range gens {
+		g.pacer.stop = stop
+		results := g.attacker.Attack(g.target, g.pacer, cfg.duration, g.stream.Name)
+		collectors.Add(1)
+		go func() {
+			defer collectors.Done()
+			g.collect(results, t0)
+		}()
+	}
+	cfg.logger.Debug("load: started", "streams", len(gens), "duration", cfg.duration, "base", base)
+
+	finished := make(chan struct{})
+	go func() {
+		collectors.Wait()
+		close(finished)
+	}()
+	progressDone := make(chan struct{})
+	var progress sync.WaitGroup
+	if cfg.progress != nil {
+		progress.Add(1)
+		go func() {
+			defer progress.Done()
+			reportProgress(cfg.progress, t0, gens, progressDone)
+		}()
+	}
+
+	ran := cfg.duration
+	var runErr error
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		close(stop)
+		for _, g := range gens {
+			g.attacker.Stop()
+		}
+		ran = min(time.Since(t0), cfg.duration)
+		cfg.logger.Debug("load: stopping", "after", ran, "cause", context.Cause(ctx))
+		<-finished // vegeta waits for its workers, each bounded by the request timeout
+		runErr = ctx.Err()
+	}
+	close(progressDone)
+	progress.Wait()
+	for _, g := range gens {
+		if g.transport != nil {
+			g.transport.CloseIdleConnections()
+		}
+	}
+	return assemble(t0, ran, gens, cfg.logger), runErr
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.duration <= 0:
+		return errors.New("load: duration must be positive (WithDuration)")
+	case c.timeout <= 0:
+		return errors.New("load: timeout must be positive")
+	case c.maxWorkers <= 0:
+		return errors.New("load: max workers must be positive")
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return nil
+}
+
+// checkBaseURL parses baseURL and, unless remote targets are allowed,
+// refuses hosts that are not loopback.
+func checkBaseURL(baseURL string, allowRemote bool) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("load: base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("load: base URL %q: want http://host:port", baseURL)
+	}
+	if !allowRemote {
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", fmt.Errorf("load: base URL %q is not loopback; load goes only to 127.0.0.1 or localhost (WithAllowRemote to override)", baseURL)
+		}
+	}
+	return trimSlash(u.String()), nil
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// assemble builds the Result once every collector has finished.
+func assemble(t0 time.Time, ran time.Duration, gens []*generator, logger *slog.Logger) *Result {
+	r := &Result{T0: t0, Duration: ran, ByStream: make([]*StreamResult, len(gens))}
+	nsec := int(math.Ceil(ran.Seconds()))
+	total := 0
+	for _, g := range gens {
+		total += len(g.ops)
+	}
+	r.Ops = make([]history.Op, 0, total)
+	for i, g := range gens {
+		sr := g.finish(ran, nsec)
+		r.ByStream[i] = sr
+		if sr.Health.Saturated {
+			logger.Warn("load: generator saturated: latencies include its own queueing",
+				"stream", sr.Stream.Name, "intended", sr.Health.Intended, "sent", sr.Health.Sent,
+				"late", sr.Health.LateSends, "max_late", sr.Health.MaxLate,
+				"peak_workers", sr.Health.PeakWorkers, "worker_limit", sr.Health.WorkerLimit)
+		}
+		r.Ops = append(r.Ops, g.ops...)
+		g.ops = nil
+	}
+	slices.SortStableFunc(r.Ops, func(a, b history.Op) int { return cmp.Compare(a.InvokeNs, b.InvokeNs) })
+	return r
+}
+
+// reportProgress calls fn about once per second until done, then once more.
+func reportProgress(fn func(Progress), t0 time.Time, gens []*generator, done <-chan struct{}) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSent, lastAt := int64(0), t0
+	emit := func(now time.Time) {
+		var p Progress
+		for _, g := range gens {
+			p.Sent += g.sent.Load()
+			p.Errors += g.errors.Load()
+			p.LateSends += g.late.Load()
+		}
+		p.Elapsed = now.Sub(t0)
+		if dt := now.Sub(lastAt).Seconds(); dt > 0 {
+			p.CurrentRate = float64(p.Sent-lastSent) / dt
+		}
+		lastSent, lastAt = p.Sent, now
+		fn(p)
+	}
+	for {
+		select {
+		case <-done:
+			emit(time.Now())
+			return
+		case now := <-tick.C:
+			emit(now)
+		}
+	}
+}
+
+// newHTTPClient is the engine's client: HTTP/1.1 only, keep-alive, no
+// proxy, no compression, and an idle pool as large as the worker cap so a
+// connection is never closed while the stream still needs it.
+func newHTTPClient(idle int, timeout time.Duration) (http.Client, *http.Transport) {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConnsPerHost: idle,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // no HTTP/2
+	}
+	return http.Client{Transport: tr, Timeout: timeout}, tr
+}

@@ -1,0 +1,90 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/load"
+	"github.com/loadlab/loadlab/scenarios"
+	"golang.org/x/term"
+)
+
+// progress prints one status line per second while a variant's load runs:
+// variant, phase, elapsed, current rate, errors and late sends. On a
+// terminal the line is redrawn in place; elsewhere (CI logs) a line is
+// printed every five seconds.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	sc       *scenarios.Scenario
+	variant  string
+	label    string
+	mu       sync.Mutex
+	lastLine time.Time
+	drawn    bool
+}
+
+func newProgress(w io.Writer, sc *scenarios.Scenario, variant, label string) *progress {
+	p := &progress{w: w, sc: sc, variant: variant, label: label}
+	if f, ok := w.(*os.File); ok {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *progress) update(pr load.Progress) {
+	if p == nil || p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("[%s %s] %-26s %5.1fs/%s  %6.0f req/s  sent %d  errors %d  late %d",
+		p.label, p.variant, phaseAt(p.sc, pr.Elapsed), pr.Elapsed.Seconds(), p.sc.Duration,
+		pr.CurrentRate, pr.Sent, pr.Errors, pr.LateSends)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+		return
+	}
+	if time.Since(p.lastLine) >= 5*time.Second {
+		fmt.Fprintln(p.w, line)
+		p.lastLine = time.Now()
+	}
+}
+
+func (p *progress) done() {
+	if p == nil || p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// phaseAt names the phase of the fault schedule at elapsed, as planned.
+func phaseAt(sc *scenarios.Scenario, elapsed time.Duration) string {
+	var during, after []string
+	for _, f := range sc.Faults {
+		switch {
+		case elapsed >= f.At && elapsed < f.At+f.For:
+			during = append(during, f.Name)
+		case elapsed >= f.At+f.For:
+			after = append(after, f.Name)
+		}
+	}
+	switch {
+	case len(during) > 0:
+		return "during " + strings.Join(during, "+")
+	case len(after) > 0 && len(after) == len(sc.Faults):
+		return "after " + after[len(after)-1]
+	case len(sc.Faults) > 0:
+		return "before " + sc.Faults[len(after)].Name
+	}
+	return "steady"
+}

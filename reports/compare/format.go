@@ -1,0 +1,347 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loadlab/loadlab/reports/results"
+)
+
+// Summary is the verdict in one line, e.g.
+// "regression: 2 of 48 comparisons regressed; 1 check now fails".
+func (r *Report) Summary() string {
+	var rowsRegressed, rowsImproved, insufficient, checksFailing, checksPassing int
+	for _, row := range r.Rows {
+		switch row.Change {
+		case ChangeRegression:
+			rowsRegressed++
+		case ChangeImprovement:
+			rowsImproved++
+		case ChangeInsufficient:
+			insufficient++
+		}
+	}
+	for _, c := range r.Checks {
+		switch c.Change {
+		case ChangeRegression:
+			checksFailing++
+		case ChangeImprovement:
+			checksPassing++
+		}
+	}
+	var parts []string
+	if rowsRegressed > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d comparisons regressed", rowsRegressed, len(r.Rows)))
+	}
+	if checksFailing > 0 {
+		parts = append(parts, plural(checksFailing, "check now fails", "checks now fail"))
+	}
+	if rowsImproved > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d comparisons improved", rowsImproved, len(r.Rows)))
+	}
+	if checksPassing > 0 {
+		parts = append(parts, plural(checksPassing, "check now passes", "checks now pass"))
+	}
+	switch {
+	case len(parts) > 0:
+	case len(r.Rows) == 0 && len(r.Checks) == 0:
+		parts = append(parts, "nothing in common to compare")
+	default:
+		parts = append(parts, fmt.Sprintf("%s, none changed beyond its threshold",
+			plural(len(r.Rows), "comparison", "comparisons")))
+	}
+	if insufficient > 0 {
+		parts = append(parts, fmt.Sprintf("%d with insufficient data (< %d seconds a side)", insufficient, MinSamples))
+	}
+	for _, side := range []RunInfo{r.Base, r.Head} {
+		if side.Status != results.StatusOK {
+			parts = append(parts, fmt.Sprintf("%s run %s", side.Label, side.Status))
+		}
+	}
+	return string(r.Verdict) + ": " + strings.Join(parts, "; ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// WriteText writes the report as aligned plain text, benchstat style: the
+// runs, one row per variant/stream/phase/metric, the checks side by side,
+// what only one run has, notes, and the verdict on the last line.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario: %s\n", r.Scenario)
+	fmt.Fprintf(&b, "base: %s\n", runLine(r.Base))
+	fmt.Fprintf(&b, "head: %s\n", runLine(r.Head))
+	fmt.Fprintf(&b, "%s\n", r.methodLine())
+	if _, err := io.WriteString(w, b.String()+"\n"); err != nil {
+		return err
+	}
+	if len(r.Rows) > 0 {
+		if err := metricTable(r.Rows, r.Corrected, true).writeText(w, ""); err != nil {
+			return err
+		}
+	}
+	b.Reset()
+	if len(r.Checks) > 0 {
+		b.WriteString("\nchecks:\n")
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		if err := r.checkTable().writeText(w, "  "); err != nil {
+			return err
+		}
+		b.Reset()
+	}
+	for _, list := range []struct {
+		title string
+		items []string
+	}{{"only in base", r.OnlyInBase}, {"only in head", r.OnlyInHead}, {"notes", r.Notes}} {
+		if len(list.items) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:\n", list.title)
+		for _, it := range list.items {
+			fmt.Fprintf(&b, "  %s\n", it)
+		}
+	}
+	fmt.Fprintf(&b, "\nverdict: %s\n", r.Summary())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes the report as GitHub-flavoured Markdown for a job
+// summary or a PR comment: the verdict as a headline, the rows that changed
+// and the checks in view, every row folded in a <details> block.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	icon := map[Verdict]string{
+		VerdictRegression:   "❌",
+		VerdictImprovement:  "✅",
+		VerdictNoChange:     "✔️",
+		VerdictInconclusive: "⚠️",
+	}[r.Verdict]
+	fmt.Fprintf(&b, "### %s %s: %s\n\n", icon, markdownCell(r.Scenario), markdownCell(string(r.Verdict)))
+	fmt.Fprintf(&b, "%s\n\n", markdownCell(r.Summary()))
+	fmt.Fprintf(&b, "- base: %s\n- head: %s\n- %s\n\n",
+		markdownCell(runLine(r.Base)), markdownCell(runLine(r.Head)), markdownCell(r.methodLine()))
+
+	var changed []Row
+	for _, row := range r.Rows {
+		if row.Change == ChangeRegression || row.Change == ChangeImprovement {
+			changed = append(changed, row)
+		}
+	}
+	if len(changed) > 0 {
+		b.WriteString("#### Changes beyond the thresholds\n\n")
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		if err := metricTable(changed, r.Corrected, false).writeMarkdown(w); err != nil {
+			return err
+		}
+		b.Reset()
+		b.WriteString("\n")
+	}
+	if len(r.Checks) > 0 {
+		b.WriteString("#### Checks\n\n")
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		if err := r.checkTable().writeMarkdown(w); err != nil {
+			return err
+		}
+		b.Reset()
+		b.WriteString("\n")
+	}
+	if len(r.Rows) > 0 {
+		// A blank line after <summary> lets GitHub render the table inside.
+		fmt.Fprintf(&b, "<details><summary>All %d comparisons</summary>\n\n", len(r.Rows))
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+		if err := metricTable(r.Rows, r.Corrected, false).writeMarkdown(w); err != nil {
+			return err
+		}
+		b.Reset()
+		b.WriteString("\n</details>\n\n")
+	}
+	for _, list := range []struct {
+		title string
+		items []string
+	}{{"Only in base", r.OnlyInBase}, {"Only in head", r.OnlyInHead}, {"Notes", r.Notes}} {
+		if len(list.items) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "**%s:**\n\n", list.title)
+		for _, it := range list.items {
+			fmt.Fprintf(&b, "- %s\n", markdownCell(it))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// metricTable renders rows; with adjusted, a "p adj" column follows "p";
+// grouped blanks repeated variant/stream/phase.
+func metricTable(rows []Row, adjusted, grouped bool) *table {
+	t := &table{
+		header: []string{"variant", "stream", "phase", "metric", "base", "head", "delta", "delta%", "p"},
+		right:  []bool{false, false, false, false, true, true, true, true, true},
+	}
+	if adjusted {
+		t.header = append(t.header, "p adj")
+		t.right = append(t.right, true)
+	}
+	t.header = append(t.header, "n", "")
+	t.right = append(t.right, true, false)
+	if grouped {
+		t.group = 3
+	}
+	for _, row := range rows {
+		cells := []string{row.Variant, row.Stream, row.Phase, string(row.Metric),
+			formatValue(row.Metric, row.Base, false), formatValue(row.Metric, row.Head, false),
+			formatValue(row.Metric, row.Delta, true), formatPct(row.DeltaPct), formatP(row.P)}
+		if adjusted {
+			cells = append(cells, formatP(row.PAdj))
+		}
+		t.add(append(cells, fmt.Sprintf("%d+%d", row.NBase, row.NHead), mark(row.Change))...)
+	}
+	return t
+}
+
+func formatP(p float64) string {
+	if math.IsNaN(p) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+// methodLine says how rows were judged.
+func (r *Report) methodLine() string {
+	tests := 0
+	for _, row := range r.Rows {
+		if !math.IsNaN(row.P) {
+			tests++
+		}
+	}
+	how := fmt.Sprintf("alpha %s on Mann-Whitney U p-values", formatShort(r.Alpha))
+	if r.Corrected {
+		how = fmt.Sprintf("alpha %s on Mann-Whitney U p-values adjusted for %d tests (Benjamini-Hochberg)", formatShort(r.Alpha), tests)
+	}
+	return how + "; thresholds: " + thresholdsLine(r.Thresholds)
+}
+
+func (r *Report) checkTable() *table {
+	t := &table{
+		header: []string{"variant", "stream", "phase", "check", "base", "head", ""},
+		right:  []bool{false, false, false, false, false, false, false},
+	}
+	outcome := func(pass bool, observed float64) string {
+		word := "FAIL"
+		if pass {
+			word = "pass"
+		}
+		return fmt.Sprintf("%s (%s)", word, formatShort(observed))
+	}
+	for _, c := range r.Checks {
+		stream := c.Stream
+		if stream == "" {
+			stream = "*"
+		}
+		t.add(c.Variant, stream, c.Phase, c.Expect, outcome(c.BasePass, c.BaseObserved), outcome(c.HeadPass, c.HeadObserved), mark(c.Change))
+	}
+	return t
+}
+
+func mark(c Change) string {
+	switch c {
+	case ChangeRegression:
+		return "REGRESSION"
+	case ChangeImprovement:
+		return "improvement"
+	case ChangeInsufficient:
+		return "insufficient data"
+	default:
+		return "~"
+	}
+}
+
+func runLine(ri RunInfo) string {
+	parts := []string{ri.Label}
+	if !ri.StartedAt.IsZero() {
+		parts = append(parts, "started "+ri.StartedAt.UTC().Format(time.RFC3339))
+	}
+	if ri.LoadlabVersion != "" {
+		parts = append(parts, "loadlab "+ri.LoadlabVersion)
+	}
+	if ri.Quick {
+		parts = append(parts, "quick")
+	}
+	if ri.Status != "" {
+		status := "status " + ri.Status
+		if ri.Reason != "" {
+			status += " (" + ri.Reason + ")"
+		}
+		parts = append(parts, status)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func thresholdsLine(t Thresholds) string {
+	return fmt.Sprintf("p50 +%s%%, p99 +%s%%, throughput -%s%%, success ratio -%s",
+		formatShort(100*t.P50Increase), formatShort(100*t.P99Increase), formatShort(100*t.ThroughputDrop), formatShort(t.SuccessRatioDrop))
+}
+
+// formatValue renders a metric's value, or a delta with its sign, in the
+// metric's unit: latency in ms with three significant digits where it
+// matters, throughput per second, success ratio to four decimals (the
+// default threshold is 0.01).
+func formatValue(m Metric, v float64, signed bool) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	sign := ""
+	if signed && v >= 0 {
+		sign = "+"
+	}
+	switch m {
+	case MetricP50, MetricP99:
+		switch a := math.Abs(v); {
+		case a >= 100:
+			return fmt.Sprintf("%s%.0fms", sign, v)
+		case a >= 10:
+			return fmt.Sprintf("%s%.1fms", sign, v)
+		default:
+			return fmt.Sprintf("%s%.2fms", sign, v)
+		}
+	case MetricThroughput:
+		return fmt.Sprintf("%s%.1f/s", sign, v)
+	default:
+		return fmt.Sprintf("%s%.4f", sign, v)
+	}
+}
+
+func formatPct(p float64) string {
+	if math.IsNaN(p) || math.IsInf(p, 0) {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", p)
+}
+
+// formatShort prints a setting or an observed value briefly: four
+// significant digits, whole numbers from 1000 on (no exponents for counts).
+func formatShort(v float64) string {
+	if a := math.Abs(v); a >= 1000 && a < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}

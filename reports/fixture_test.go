@@ -1,0 +1,192 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/loadlab/loadlab/reports/results"
+)
+
+// fixture builds the synthetic run behind testdata/results.json: a
+// partition scenario with variants cp and ap, streams reads and writes, 30
+// seconds of load and the database cut off from 10 s to 20 s. cp refuses
+// during the fault, ap serves stale reads and queues writes, one write is
+// lost; the lost_writes check fails. Every number follows from a formula,
+// so the goldens are easy to reason about.
+func fixture() *results.Results {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	r := &results.Results{
+		SchemaVersion: results.SchemaVersion,
+		Scenario: results.ScenarioInfo{
+			Name:        "partition",
+			Description: "Cut the backend off from Postgres for 10s under steady load.",
+			Teaches:     "CP refuses during a partition; AP keeps answering with stale data and converges after the heal.",
+			File:        "scenarios/catalogue/partition.yaml",
+			Seed:        42,
+			Quick:       true,
+			DurationS:   30,
+			SettleS:     5,
+			Source:      "name: partition\nduration: 30s\n",
+		},
+		Status:    results.StatusOK,
+		StartedAt: t0,
+		EndedAt:   t0.Add(95 * time.Second),
+		Environment: results.Environment{
+			LoadlabVersion: "v0.1.0-test",
+			GoVersion:      "go1.26.8",
+			OS:             "linux",
+			Arch:           "amd64",
+			CPUs:           2,
+			Hostname:       "lab",
+			DockerVersion:  "20.10.24",
+			Images: map[string]results.ImageInfo{
+				"postgres":  {Ref: "loadlab/postgres:15-bookworm", ID: "sha256:1111111111111111111111111111111111111111111111111111111111111111"},
+				"redis":     {Ref: "loadlab/redis:7-bookworm", ID: "sha256:2222222222222222222222222222222222222222222222222222222222222222"},
+				"toxiproxy": {Ref: "loadlab/toxiproxy:2.12.0", ID: "sha256:3333333333333333333333333333333333333333333333333333333333333333"},
+			},
+			Limits: map[string]string{"backend": "cpus=1 memory=256MiB"},
+		},
+	}
+	phases := []results.Phase{
+		{Name: "whole", StartS: 0, EndS: 30},
+		{Name: "before db-partition", StartS: 0, EndS: 10},
+		{Name: "during db-partition", StartS: 10, EndS: 20},
+		{Name: "after db-partition", StartS: 20, EndS: 30},
+	}
+	for vi, name := range []string{"cp", "ap"} {
+		ap := name == "ap"
+		v := results.Variant{
+			Name:      name,
+			Settings:  map[string]string{"consistency": name, "cache": "cache-aside"},
+			Client:    "proxy",
+			Status:    results.StatusOK,
+			StartedAt: t0.Add(time.Duration(vi) * 45 * time.Second),
+			DurationS: 30,
+			Phases:    phases,
+			Faults: []results.FaultWindow{{
+				Name: "db-partition", Link: "backend->postgres", Toxic: "timeout", Direction: "downstream",
+				Toxicity: 1, Attributes: map[string]int64{"timeout": 0},
+				PlannedAtS: 10, PlannedForS: 10,
+				ActiveFromS: 10.012 + 0.001*float64(vi), ActiveToS: 20.031,
+				ApplyMs: 3.5, RemoveMs: 12.25,
+			}},
+		}
+		if ap {
+			v.Settings["writes"] = "queue"
+		}
+		for si, st := range []struct {
+			name, method string
+			rps          int64
+		}{{"reads", "GET", 40}, {"writes", "PUT", 10}} {
+			s := results.Stream{
+				Name: st.name, Method: st.method, Path: "/items/{key}", Rate: fmt.Sprintf("%d/s", st.rps),
+				Intended: st.rps * 30, Sent: st.rps * 30, LateSends: 3, MaxLateMs: 1.75, MaxWorkers: 8 + si,
+			}
+			for t := range 30 {
+				during := t >= 10 && t < 20
+				b := results.Bucket{T: t, Requests: st.rps, Successes: st.rps}
+				lat := 1.5 + 0.1*float64(t%5) + 0.5*float64(si)
+				src := "db"
+				if st.method == "GET" {
+					src = "cache"
+				}
+				switch {
+				case during && !ap:
+					b.Successes = st.rps / 4 // cache hits still answer
+					lat *= 40
+				case during && ap:
+					lat *= 3
+					src = map[string]string{"GET": "stale", "PUT": "queue"}[st.method]
+				}
+				b.Codes = map[string]int64{"200": b.Successes}
+				if n := st.rps - b.Successes; n > 0 {
+					b.Codes["503"] = n
+				}
+				b.Sources = map[string]int64{src: b.Successes}
+				b.Latency = results.Latency{P50: lat, P90: lat * 2, P99: lat * 4, P999: lat * 6, Max: lat * 8, Mean: lat * 1.3}
+				s.Seconds = append(s.Seconds, b)
+			}
+			for _, ph := range phases {
+				s.Phases = append(s.Phases, summarize(s.Seconds, ph))
+			}
+			v.Streams = append(v.Streams, s)
+		}
+		hit := results.Series{Name: "cache_hit_ratio", Unit: "ratio", Help: "cache hits / lookups per scrape interval"}
+		depth := results.Series{Name: "queue_depth", Unit: "count", Help: "writes waiting in the queue"}
+		for t := 0; t <= 30; t += 2 {
+			hit.Points = append(hit.Points, results.Point{T: float64(t), V: 0.8 + 0.01*float64(t%7)})
+			d := 0.0
+			if ap && t >= 10 && t < 24 {
+				d = float64(min(t, 20)-10) * 9
+			}
+			depth.Points = append(depth.Points, results.Point{T: float64(t), V: d})
+		}
+		v.Metrics = []results.Series{hit, depth}
+		v.History = &results.History{
+			Operations: 1500, Writes: 300, AckedWrites: 290, Reads: 1200, Unknown: 4, Keys: 100,
+			Converged: true,
+		}
+		if ap {
+			h := v.History
+			h.LostWrites, h.StaleReads, h.StaleRatio, h.ConvergenceS = 1, 36, 0.03, 3.5
+			h.Examples = []results.OpExample{
+				{Kind: "lost_write", Stream: "writes", Key: "k:17", Version: 42, Expected: 41, Source: "queue",
+					InvokeS: 12.5, CompleteS: 12.51, Explanation: "acked version 42 > final version 41 in Postgres"},
+				{Kind: "stale_read", Stream: "reads", Key: "k:3", Version: 7, Expected: 9, Source: "stale",
+					InvokeS: 15.25, CompleteS: 15.26, Explanation: "read version 7 after version 9 was acked at 14.90 s"},
+			}
+		}
+		check := func(expect, phase, stream, metric string, observed float64, pass bool, msg string, line int) results.CheckResult {
+			return results.CheckResult{Expect: expect, Variant: name, Stream: stream, Phase: phase, Metric: metric,
+				Observed: observed, Pass: pass, Message: msg, Where: fmt.Sprintf("scenarios/catalogue/partition.yaml:%d", line)}
+		}
+		if ap {
+			ratio := v.Streams[0].Phases[2].SuccessRatio
+			v.Checks = append(v.Checks,
+				check("success_ratio >= 0.99", "during db-partition", "reads", "success_ratio", ratio, ratio >= 0.99, "", 21),
+				check("lost_writes == 0", "whole", "", "lost_writes", 1, false, "1 acknowledged write lost", 23))
+		} else {
+			v.Checks = append(v.Checks, check("stale_reads == 0", "during db-partition", "", "stale_reads", 0, true, "", 22))
+		}
+		p99 := v.Streams[0].Phases[3].Latency.P99
+		v.Checks = append(v.Checks, check("p99 < 50ms", "after db-partition", "reads", "p99", p99, p99 < 50, "", 24))
+		r.Variants = append(r.Variants, v)
+	}
+	return r
+}
+
+// summarize aggregates the buckets of a phase the simple way: counts add
+// up, latency takes the worst second (a real run merges histograms).
+func summarize(buckets []results.Bucket, ph results.Phase) results.PhaseSummary {
+	ps := results.PhaseSummary{Phase: ph.Name, Codes: map[string]int64{}, Sources: map[string]int64{}}
+	var sumMean float64
+	for _, b := range buckets {
+		if float64(b.T) < ph.StartS || float64(b.T) >= ph.EndS {
+			continue
+		}
+		ps.Requests += b.Requests
+		ps.Successes += b.Successes
+		for k, n := range b.Codes {
+			ps.Codes[k] += n
+		}
+		for k, n := range b.Sources {
+			ps.Sources[k] += n
+		}
+		l := &ps.Latency
+		l.P50 = math.Max(l.P50, b.Latency.P50)
+		l.P90 = math.Max(l.P90, b.Latency.P90)
+		l.P99 = math.Max(l.P99, b.Latency.P99)
+		l.P999 = math.Max(l.P999, b.Latency.P999)
+		l.Max = math.Max(l.Max, b.Latency.Max)
+		sumMean += b.Latency.Mean * float64(b.Requests)
+	}
+	secs := ph.EndS - ph.StartS
+	if ps.Requests > 0 {
+		ps.SuccessRatio = float64(ps.Successes) / float64(ps.Requests)
+		ps.Latency.Mean = sumMean / float64(ps.Requests)
+	}
+	ps.Rate = float64(ps.Requests) / secs
+	ps.Throughput = float64(ps.Successes) / secs
+	return ps
+}

@@ -1,0 +1,145 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/loadlab/loadlab/reports/results"
+)
+
+// Markdown renders summary.md: short enough for a CI job summary or a pull
+// request comment. A headline with the verdict, failed checks first, then a
+// compact table per variant (phase rows) and the history figures; passed
+// checks fold away at the end.
+func Markdown(r *results.Results) []byte {
+	var b bytes.Buffer
+	total, failed := countChecks(r)
+	icon := "✅"
+	switch {
+	case r.Status != results.StatusOK:
+		icon = "⚠️"
+	case failed > 0:
+		icon = "❌"
+	}
+	fmt.Fprintf(&b, "## %s loadlab `%s`: %s\n\n", icon, r.Scenario.Name, verdict(r))
+	if r.Status != results.StatusOK {
+		fmt.Fprintf(&b, "> **Run %s**: %s\n>\n> The figures below hold only what was measured before it stopped.\n\n", r.Status, mdText(orNone(r.Reason)))
+	}
+	if r.Scenario.Description != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdText(r.Scenario.Description))
+	}
+	facts := []string{
+		fmt.Sprintf("status **%s**", r.Status),
+		fmt.Sprintf("checks %d passed / %d failed", total-failed, failed),
+		fmt.Sprintf("seed %d", r.Scenario.Seed),
+		fmt.Sprintf("load %s", fmtSeconds(r.Scenario.DurationS)),
+	}
+	if r.Scenario.Quick {
+		facts = append(facts, "quick mode")
+	}
+	if v := r.Environment.LoadlabVersion; v != "" {
+		facts = append(facts, "loadlab "+mdText(v))
+	}
+	fmt.Fprintf(&b, "%s\n\n", strings.Join(facts, " · "))
+
+	if failed > 0 {
+		b.WriteString("### Failed checks\n\n")
+		b.WriteString("| variant | expect | where | observed | message | scenario line |\n|---|---|---|--:|---|---|\n")
+		for _, v := range r.Variants {
+			for _, c := range v.Checks {
+				if !c.Pass {
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)),
+						fmtObserved(c.Metric, c.Observed), cell(c.Message), cell(c.Where))
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+
+	for _, v := range r.Variants {
+		fmt.Fprintf(&b, "### Variant `%s`", v.Name)
+		if s := fmtSettings(v.Settings); s != "" {
+			fmt.Fprintf(&b, " (%s)", mdText(s))
+		}
+		b.WriteString("\n\n")
+		if v.Status != "" && v.Status != results.StatusOK {
+			fmt.Fprintf(&b, "> **Variant %s**: %s\n\n", v.Status, mdText(orNone(v.Reason)))
+		}
+		b.WriteString("| stream | phase | p50 (ms) | p99 (ms) | throughput (req/s) | success |\n|---|---|--:|--:|--:|--:|\n")
+		for _, st := range v.Streams {
+			for _, ph := range st.Phases {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(st.Name), cell(ph.Phase),
+					fmtMs(ph.Latency.P50), fmtMs(ph.Latency.P99), fmtRate(ph.Throughput), fmtRatio(ph.SuccessRatio))
+			}
+		}
+		b.WriteString("\n")
+		for _, st := range v.Streams {
+			if st.Saturated {
+				fmt.Fprintf(&b, "⚠️ The load generator could not keep the schedule of `%s` (%s late sends, worst %s ms): its latency figures understate.\n\n",
+					st.Name, fmtInt(st.LateSends), fmtMs(st.MaxLateMs))
+			}
+		}
+		if h := v.History; h != nil {
+			fmt.Fprintf(&b, "History: %s operations (%s writes, %s acked; %s reads; %s unknown) · **%s lost writes** · **%s stale reads** (%s) · %s\n\n",
+				fmtInt(h.Operations), fmtInt(h.Writes), fmtInt(h.AckedWrites), fmtInt(h.Reads), fmtInt(h.Unknown),
+				fmtInt(h.LostWrites), fmtInt(h.StaleReads), fmtRatio(h.StaleRatio), convergence(h))
+		}
+	}
+
+	passed := total - failed
+	if passed > 0 {
+		fmt.Fprintf(&b, "<details><summary>%d passed checks</summary>\n\n", passed)
+		b.WriteString("| variant | expect | where | observed |\n|---|---|---|--:|\n")
+		for _, v := range r.Variants {
+			for _, c := range v.Checks {
+				if c.Pass {
+					fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)), fmtObserved(c.Metric, c.Observed))
+				}
+			}
+		}
+		b.WriteString("\n</details>\n")
+	}
+	return b.Bytes()
+}
+
+// convergence says in words how long the store took to hold every acked
+// write after the last heal.
+func convergence(h *results.History) string {
+	switch {
+	case h.ConvergenceS < 0 || !h.Converged && h.ConvergenceS > 0:
+		return "**never converged**"
+	case h.ConvergenceS == 0 && !h.Converged:
+		return "convergence not measured"
+	case h.ConvergenceS == 0:
+		return "nothing to converge"
+	default:
+		return "converged in " + fmtSeconds(h.ConvergenceS)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no reason recorded"
+	}
+	return s
+}
+
+// mdText makes free text safe on one Markdown line: no line breaks, and no
+// HTML, which GitHub would render.
+func mdText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// cell makes free text safe in a Markdown table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(mdText(s), "|", `\|`)
+}
+
+// codeCell shows s as code in a Markdown table cell. Code spans show text
+// literally, so only the cell separator and backticks need care.
+func codeCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return "`" + strings.NewReplacer("|", `\|`, "`", "'").Replace(s) + "`"
+}

@@ -1,0 +1,217 @@
+// Package plots draws the charts of a run from its results.json.
+//
+// The pipeline: Render reads a *results.Results, builds one chart spec per
+// question a reader asks (how did latency, throughput and the success ratio
+// of each stream move over time, what did the scraped target metrics do, how
+// do the variants compare overall), then renders every spec to each
+// requested format concurrently and writes the files atomically. Variants
+// are always overlaid on one chart with a colour each; fault windows are
+// shaded across the full height and labelled, so cause and effect line up.
+//
+// Output is deterministic: the same results give byte-identical files.
+package plots
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/png"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/loadlab/loadlab/reports/results"
+)
+
+// Formats Render knows.
+const (
+	SVG = "svg"
+	PNG = "png"
+)
+
+// DefaultFormats are rendered when Render is given none.
+var DefaultFormats = []string{SVG, PNG}
+
+// Chart is one rendered chart.
+type Chart struct {
+	Name   string            // file stem, unique in a run: "latency-reads", "metric-queue_depth", "summary-latency"
+	Title  string            // human title, as drawn on the chart
+	Kind   string            // "latency", "throughput", "success", "metric" or "summary"
+	Stream string            // the stream of latency, throughput and success charts; empty otherwise
+	Files  map[string]string // format ("svg", "png") → path of the written file
+	// SVG is the chart as an HTML5-inlinable <svg> element (no XML prolog,
+	// no namespace attributes); nil when SVG was not rendered.
+	SVG []byte
+}
+
+// spec is a chart before rendering.
+type spec struct {
+	name, kind, stream string
+	plot               *plot.Plot
+	legend             plot.Legend
+	legendEntries      int
+}
+
+func newSpec(name, kind, stream, title, xLabel, yLabel string) *spec {
+	l := plot.NewLegend()
+	l.Top, l.Left = true, true
+	l.TextStyle.Font.Size = vg.Points(9)
+	return &spec{name: name, kind: kind, stream: stream, plot: newPlot(title, xLabel, yLabel), legend: l}
+}
+
+func (s *spec) addLegend(name string, thumbs ...plot.Thumbnailer) {
+	s.legend.Add(name, thumbs...)
+	s.legendEntries++
+}
+
+// draw lays the plot out on c, with the legend in its own column on the
+// right so it never covers data.
+func (s *spec) draw(c draw.Canvas) {
+	if s.legendEntries == 0 {
+		s.plot.Draw(c)
+		return
+	}
+	s.plot.Draw(draw.Crop(c, 0, -legendColumn, 0, 0))
+	top := s.plot.Title.TextStyle.Rectangle(s.plot.Title.Text).Size().Y + s.plot.Title.Padding
+	width := c.Max.X - c.Min.X
+	s.legend.Draw(draw.Crop(c, width-legendColumn+vg.Points(8), 0, 0, -top))
+}
+
+// build makes the specs of every chart of r, in display order.
+func build(r *results.Results) []*spec {
+	end := timeEnd(r)
+	streams := streamNames(r)
+	var specs []*spec
+	for _, st := range streams {
+		specs = append(specs, latencyChart(r, st, end), throughputChart(r, st, end), successChart(r, st, end))
+	}
+	for _, name := range metricNames(r) {
+		specs = append(specs, metricChart(r, name, end))
+	}
+	if len(streams) > 0 && len(r.Variants) > 0 {
+		specs = append(specs, summaryLatencyChart(r, streams), summarySuccessChart(r, streams))
+	}
+	// Names that differ only in characters fileName replaces would share a
+	// file: number the later ones.
+	used := map[string]int{}
+	for _, s := range specs {
+		if n := used[s.name]; n > 0 {
+			used[s.name]++
+			s.name = fmt.Sprintf("%s-%d", s.name, n+1)
+		} else {
+			used[s.name] = 1
+		}
+	}
+	return specs
+}
+
+// Render draws every chart of r in each format (DefaultFormats if none) and
+// writes them into dir as <chart name>.<format>. Charts are rendered
+// concurrently; the result is in display order. On error the charts that
+// were written are still returned.
+func Render(r *results.Results, dir string, formats ...string) ([]Chart, error) {
+	if r == nil {
+		return nil, errors.New("plots: no results")
+	}
+	if len(formats) == 0 {
+		formats = DefaultFormats
+	}
+	for _, f := range formats {
+		if f != SVG && f != PNG {
+			return nil, fmt.Errorf("plots: unknown format %q (want %q or %q)", f, SVG, PNG)
+		}
+	}
+	specs := build(r)
+	charts := make([]Chart, len(specs))
+	errs := make([]error, len(specs))
+
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(specs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				charts[i], errs[i] = renderChart(specs[i], dir, formats)
+			}
+		}()
+	}
+	for i := range specs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return charts, errors.Join(errs...)
+}
+
+// renderChart renders one spec to every format and writes the files.
+func renderChart(s *spec, dir string, formats []string) (Chart, error) {
+	ch := Chart{Name: s.name, Title: s.plot.Title.Text, Kind: s.kind, Stream: s.stream, Files: map[string]string{}}
+	for _, f := range formats {
+		data, err := encode(s, f)
+		if err != nil {
+			return ch, fmt.Errorf("plots: %s.%s: %w", s.name, f, err)
+		}
+		path := filepath.Join(dir, s.name+"."+f)
+		if err := results.WriteFileAtomic(path, data); err != nil {
+			return ch, fmt.Errorf("plots: %w", err)
+		}
+		ch.Files[f] = path
+		if f == SVG {
+			ch.SVG = inlineSVG(data)
+		}
+	}
+	return ch, nil
+}
+
+// encode draws s on a fresh canvas of the format. gonum/plot reports some
+// misuse by panicking; that becomes an error here, not a crashed run.
+func encode(s *spec, format string) (data []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("draw: %v", p)
+		}
+	}()
+	var buf bytes.Buffer
+	switch format {
+	case SVG:
+		c := vgsvg.New(chartWidth, chartHeight)
+		s.draw(draw.New(c))
+		if _, err := c.WriteTo(&buf); err != nil {
+			return nil, err
+		}
+	case PNG:
+		// Encoded here rather than by vgimg.PngCanvas to pick the fastest
+		// compression: charts are flat colours and compress well anyway,
+		// and the default level spends half the render time in deflate.
+		c := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))
+		s.draw(draw.New(c))
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if err := enc.Encode(&buf, c.Image()); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// inlineSVG turns an SVG document into an element HTML5 can inline: the XML
+// prolog and comment go, and so do the namespace attributes, which HTML5
+// implies for <svg> and which would otherwise be the page's only URLs.
+func inlineSVG(doc []byte) []byte {
+	if i := bytes.Index(doc, []byte("<svg")); i > 0 {
+		doc = doc[i:]
+	}
+	for _, ns := range []string{
+		`xmlns="http://www.w3.org/2000/svg"`,
+		`xmlns:xlink="http://www.w3.org/1999/xlink"`,
+	} {
+		doc = bytes.Replace(doc, []byte(ns), nil, 1)
+	}
+	return bytes.Clone(doc)
+}

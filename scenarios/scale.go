@@ -1,0 +1,112 @@
+package scenarios
+
+import (
+	"cmp"
+	"maps"
+	"math"
+	"slices"
+	"time"
+)
+
+// Quick mode bounds: a CI job runs every scenario in about this long.
+const (
+	QuickDuration = 15 * time.Second
+	QuickSettle   = 3 * time.Second
+)
+
+// scaleStep is the resolution of scaled times: the fault scheduler and the
+// per-second report have no use for finer ones.
+const scaleStep = 100 * time.Millisecond
+
+// Clone returns a deep copy of s.
+func (s *Scenario) Clone() *Scenario {
+	c := *s
+	c.Source = slices.Clone(s.Source)
+	c.Target.Env = maps.Clone(s.Target.Env)
+	c.Load = slices.Clone(s.Load)
+	for i := range c.Load {
+		c.Load[i].Stages = slices.Clone(c.Load[i].Stages)
+	}
+	c.Faults = slices.Clone(s.Faults)
+	for i := range c.Faults {
+		c.Faults[i].Toxic.Attributes = maps.Clone(c.Faults[i].Toxic.Attributes)
+	}
+	c.Variants = slices.Clone(s.Variants)
+	for i := range c.Variants {
+		c.Variants[i].Backend = maps.Clone(c.Variants[i].Backend)
+	}
+	c.Checks = slices.Clone(s.Checks)
+	return &c
+}
+
+// Scaled returns a deep copy of s with its timeline stretched by f: the
+// duration, the settle time, the stages and the faults' start and length.
+// Rates, timeouts and thresholds stay as they are. Times are rounded to
+// 100ms. Each time is computed from scaled points on the timeline (a
+// fault's start and end, a stage's end) rather than from scaled lengths,
+// and rounding is monotonic, so faults that did not overlap still do not,
+// and whatever fitted the run still fits. A factor that is not positive
+// and finite leaves the timeline unchanged.
+func (s *Scenario) Scaled(f float64) *Scenario {
+	c := s.Clone()
+	if !(f > 0) || math.IsInf(f, 0) {
+		return c
+	}
+	scale := func(d time.Duration) time.Duration {
+		v := math.Round(float64(d) * f / float64(scaleStep))
+		return time.Duration(min(v, float64(maxDuration/scaleStep))) * scaleStep
+	}
+	c.Duration = max(scale(s.Duration), scaleStep)
+	c.Settle = scale(s.Settle)
+
+	for i, st := range s.Load {
+		var start, end time.Duration // unscaled stage boundaries
+		var prev time.Duration       // scaled end of the previous stage
+		for j, stage := range st.Stages {
+			end = start + stage.Duration
+			next := max(scale(end), prev+scaleStep)
+			c.Load[i].Stages[j].Duration = next - prev
+			start, prev = end, next
+		}
+		c.Duration = max(c.Duration, prev)
+	}
+
+	// A fault too short to survive rounding keeps the minimum length; the
+	// faults after it on its link move so as not to overlap it.
+	ends := map[string]time.Duration{} // scaled end of the latest fault per link
+	order := make([]int, len(s.Faults))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.Faults[a].At, s.Faults[b].At) })
+	for _, i := range order {
+		ft := s.Faults[i]
+		at := max(scale(ft.At), ends[ft.Link])
+		end := max(scale(ft.At+ft.For), at+scaleStep)
+		c.Faults[i].At, c.Faults[i].For = at, end-at
+		ends[ft.Link] = end
+		c.Duration = max(c.Duration, end)
+	}
+	return c
+}
+
+// Quick returns a copy of s for CI: its timeline scaled so that the run
+// lasts at most 15s and settles for at most 3s. A scenario already that
+// short comes back unchanged.
+func (s *Scenario) Quick() *Scenario {
+	if s.Duration <= QuickDuration {
+		c := s.Clone()
+		c.Settle = min(c.Settle, QuickSettle)
+		return c
+	}
+	f := float64(QuickDuration) / float64(s.Duration)
+	c := s.Scaled(f)
+	// Rounding up by one step, or a fault kept at its minimum length, can
+	// push the run just past the bound: shrink the factor, not the schedule.
+	for c.Duration > QuickDuration && f > 0.001 {
+		f *= 0.98
+		c = s.Scaled(f)
+	}
+	c.Settle = min(c.Settle, QuickSettle)
+	return c
+}

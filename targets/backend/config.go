@@ -1,0 +1,282 @@
+package backend
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cache modes.
+const (
+	CacheNone         = "none"
+	CacheAside        = "cache-aside"
+	CacheWriteThrough = "write-through"
+)
+
+// Stampede protections for cache misses.
+const (
+	StampedeNone         = "none"
+	StampedeSingleflight = "singleflight"
+	StampedeEarlyRefresh = "early-refresh"
+)
+
+// Write modes.
+const (
+	WritesSync  = "sync"
+	WritesQueue = "queue"
+)
+
+// Consistency modes.
+const (
+	ConsistencyCP = "cp"
+	ConsistencyAP = "ap"
+)
+
+// EnvPrefix prefixes the environment variable of every setting:
+// cache_ttl is read from BACKEND_CACHE_TTL.
+const EnvPrefix = "BACKEND_"
+
+// Config is the backend's whole configuration. Every field is a setting with
+// a flag (--name) and an environment variable (BACKEND_NAME); flags win over
+// the environment, which wins over the defaults.
+type Config struct {
+	Addr         string        // addr: listen address of the HTTP server
+	DatabaseURL  string        // database_url: Postgres connection string (pgx; pool_max_conns=N is honoured)
+	RedisAddr    string        // redis_addr: host:port of Redis; required by caches, the queue and ap
+	Cache        string        // cache: none, cache-aside, write-through
+	CacheTTL     time.Duration // cache_ttl: lifetime of a cache entry
+	Stampede     string        // stampede: none, singleflight, early-refresh (needs a cache)
+	Writes       string        // writes: sync, queue
+	Consistency  string        // consistency: cp, ap
+	RateLimit    float64       // rate_limit: item requests per second, 0 = off
+	MaxInflight  int           // max_inflight: concurrent item requests, 0 = off
+	DBTimeout    time.Duration // db_timeout: deadline of every Postgres call
+	RedisTimeout time.Duration // redis_timeout: deadline of every Redis call
+	MaxBody      int64         // max_body: largest accepted PUT body in bytes
+
+	// Settings beyond the contract's list; the defaults suit the lab.
+	StartupTimeout   time.Duration // startup_timeout: how long Start retries Postgres
+	BreakerThreshold int           // breaker_threshold: consecutive failures that mark a store down, 0 = no breaker
+	BreakerCooldown  time.Duration // breaker_cooldown: how often a down store is probed
+	QueueClaimIdle   time.Duration // queue_claim_idle: pending writes idle this long are claimed by the worker
+	RedisPrefix      string        // redis_prefix: prefix of every Redis key the backend uses
+
+	// QueuePollInterval is how often queue depth and lag are measured.
+	// Not a setting: tests shorten it.
+	QueuePollInterval time.Duration
+}
+
+// DefaultConfig returns the defaults of every setting.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              ":8080",
+		Cache:             CacheNone,
+		CacheTTL:          30 * time.Second,
+		Stampede:          StampedeNone,
+		Writes:            WritesSync,
+		Consistency:       ConsistencyCP,
+		DBTimeout:         500 * time.Millisecond,
+		RedisTimeout:      200 * time.Millisecond,
+		MaxBody:           64 << 10,
+		StartupTimeout:    60 * time.Second,
+		BreakerThreshold:  3,
+		BreakerCooldown:   time.Second,
+		QueueClaimIdle:    5 * time.Second,
+		RedisPrefix:       "loadlab",
+		QueuePollInterval: 500 * time.Millisecond,
+	}
+}
+
+// setting binds one configuration name to a Config field.
+type setting struct {
+	name  string
+	usage string
+	value flag.Value
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"addr", "listen address", (*stringValue)(&c.Addr)},
+		{"database_url", "Postgres connection string", (*stringValue)(&c.DatabaseURL)},
+		{"redis_addr", "Redis host:port (needed by caches, writes=queue and consistency=ap)", (*stringValue)(&c.RedisAddr)},
+		{"cache", "none | cache-aside | write-through", (*stringValue)(&c.Cache)},
+		{"cache_ttl", "lifetime of a cache entry", (*durationValue)(&c.CacheTTL)},
+		{"stampede", "none | singleflight | early-refresh", (*stringValue)(&c.Stampede)},
+		{"writes", "sync | queue", (*stringValue)(&c.Writes)},
+		{"consistency", "cp | ap", (*stringValue)(&c.Consistency)},
+		{"rate_limit", "item requests per second, 0 = off", (*floatValue)(&c.RateLimit)},
+		{"max_inflight", "concurrent item requests, 0 = off", (*intValue)(&c.MaxInflight)},
+		{"db_timeout", "deadline of every Postgres call", (*durationValue)(&c.DBTimeout)},
+		{"redis_timeout", "deadline of every Redis call", (*durationValue)(&c.RedisTimeout)},
+		{"max_body", "largest PUT body in bytes", (*int64Value)(&c.MaxBody)},
+		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
+		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
+		{"breaker_cooldown", "how often a store marked down is probed", (*durationValue)(&c.BreakerCooldown)},
+		{"queue_claim_idle", "claim queued writes pending this long on another consumer", (*durationValue)(&c.QueueClaimIdle)},
+		{"redis_prefix", "prefix of every Redis key", (*stringValue)(&c.RedisPrefix)},
+	}
+}
+
+// SettingNames lists every configuration name, as used in flags, in
+// BACKEND_<NAME> environment variables and in scenario variants.
+func SettingNames() []string {
+	var c Config
+	var names []string
+	for _, s := range c.settings() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// ParseConfig reads the configuration from the environment (through
+// lookupEnv, e.g. os.LookupEnv) and then from command-line flags, and
+// validates it. Usage goes to usage on -h.
+func ParseConfig(args []string, lookupEnv func(string) (string, bool), usage io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	settings := cfg.settings()
+	for _, s := range settings {
+		env := EnvPrefix + strings.ToUpper(s.name)
+		if v, ok := lookupEnv(env); ok {
+			if err := s.value.Set(v); err != nil {
+				return cfg, fmt.Errorf("backend: %s=%q: %w", env, v, err)
+			}
+		}
+	}
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, s := range settings {
+		fs.Var(s.value, s.name, s.usage+" (env "+EnvPrefix+strings.ToUpper(s.name)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("backend: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("backend: unexpected arguments %q", fs.Args())
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports the first setting that is out of range or inconsistent
+// with another.
+func (c Config) Validate() error {
+	oneOf := func(name, v string, allowed ...string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("backend: %s=%q: want one of %s", name, v, strings.Join(allowed, ", "))
+	}
+	positive := func(name string, d time.Duration) error {
+		if d <= 0 {
+			return fmt.Errorf("backend: %s=%s: must be positive", name, d)
+		}
+		return nil
+	}
+	for _, err := range []error{
+		oneOf("cache", c.Cache, CacheNone, CacheAside, CacheWriteThrough),
+		oneOf("stampede", c.Stampede, StampedeNone, StampedeSingleflight, StampedeEarlyRefresh),
+		oneOf("writes", c.Writes, WritesSync, WritesQueue),
+		oneOf("consistency", c.Consistency, ConsistencyCP, ConsistencyAP),
+		positive("cache_ttl", c.CacheTTL),
+		positive("db_timeout", c.DBTimeout),
+		positive("redis_timeout", c.RedisTimeout),
+		positive("startup_timeout", c.StartupTimeout),
+		positive("breaker_cooldown", c.BreakerCooldown),
+		positive("queue_claim_idle", c.QueueClaimIdle),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.DatabaseURL == "":
+		return errors.New("backend: database_url is required")
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return fmt.Errorf("backend: rate_limit=%v: must be >= 0", c.RateLimit)
+	case c.MaxInflight < 0:
+		return fmt.Errorf("backend: max_inflight=%d: must be >= 0", c.MaxInflight)
+	case c.MaxBody <= 0:
+		return fmt.Errorf("backend: max_body=%d: must be positive", c.MaxBody)
+	case c.BreakerThreshold < 0:
+		return fmt.Errorf("backend: breaker_threshold=%d: must be >= 0", c.BreakerThreshold)
+	case c.Stampede != StampedeNone && c.Cache == CacheNone:
+		return fmt.Errorf("backend: stampede=%s needs a cache (cache=cache-aside or write-through)", c.Stampede)
+	case c.RedisAddr == "" && c.Cache != CacheNone:
+		return fmt.Errorf("backend: cache=%s needs redis_addr", c.Cache)
+	case c.RedisAddr == "" && c.Writes == WritesQueue:
+		return errors.New("backend: writes=queue needs redis_addr")
+	case c.RedisAddr == "" && c.Consistency == ConsistencyAP:
+		return errors.New("backend: consistency=ap needs redis_addr (last-known copies and the fallback queue live there)")
+	case c.RedisPrefix == "":
+		return errors.New("backend: redis_prefix must not be empty")
+	}
+	return nil
+}
+
+// usesQueue reports whether writes may go through the Redis stream, so that
+// the worker must run and versions must come from the hybrid clock.
+func (c Config) usesQueue() bool {
+	return c.Writes == WritesQueue || c.Consistency == ConsistencyAP
+}
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+type durationValue time.Duration
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+type intValue int
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return err
+	}
+	*v = intValue(n)
+	return nil
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+type int64Value int64
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return err
+	}
+	*v = int64Value(n)
+	return nil
+}
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
+
+type floatValue float64
+
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	*v = floatValue(f)
+	return nil
+}
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }

@@ -1,0 +1,170 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The schema the harness reads for its history checks (docs/CONTRACTS.md).
+const schemaSQL = `CREATE TABLE IF NOT EXISTS items (
+	key        text PRIMARY KEY,
+	value      bytea NOT NULL,
+	version    bigint NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now()
+)`
+
+const getSQL = `SELECT value, version FROM items WHERE key = $1`
+
+// putSQL is a synchronous write. Postgres allocates the version under the
+// row lock, never below the floor the caller passes: 0 gives the plain
+// sequence 1, 2, 3...; a hybrid-clock floor keeps sync and queued writes in
+// one order (see hybridClock).
+const putSQL = `INSERT INTO items (key, value, version) VALUES ($1, $2, GREATEST(1, $3::bigint))
+ON CONFLICT (key) DO UPDATE
+	SET value = EXCLUDED.value, version = GREATEST(items.version + 1, $3::bigint), updated_at = now()
+RETURNING version`
+
+// applySQL applies a queued write whose version was allocated at accept
+// time. It only ever moves a key's version forward, so a redelivered message
+// changes nothing and a lower version never overwrites a higher one.
+const applySQL = `INSERT INTO items (key, value, version) VALUES ($1, $2, $3)
+ON CONFLICT (key) DO UPDATE
+	SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = now()
+	WHERE items.version < EXCLUDED.version`
+
+// Item is a stored value with its version.
+type Item struct {
+	Value   []byte
+	Version int64
+}
+
+// pgStore is the Postgres side: a pgx pool, a deadline on every call, and a
+// breaker that turns a run of failures into immediate refusals.
+type pgStore struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+	breaker *breaker
+	errors  *prometheus.CounterVec // by op
+}
+
+func newPGStore(cfg Config, errs *prometheus.CounterVec) (*pgStore, error) {
+	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("backend: database_url: %w", err)
+	}
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		pc.MaxConns = 16 // pgxpool's default (max(4, CPUs)) is a bottleneck under load
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		// A connection attempt outlives the Acquire that started it; bound it
+		// so attempts into a black-holed link do not pile up.
+		pc.ConnConfig.ConnectTimeout = max(2*time.Second, 4*cfg.DBTimeout)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc) // connects lazily
+	if err != nil {
+		return nil, fmt.Errorf("backend: postgres pool: %w", err)
+	}
+	return &pgStore{
+		pool:    pool,
+		timeout: cfg.DBTimeout,
+		breaker: newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown),
+		errors:  errs,
+	}, nil
+}
+
+// waitReady creates the schema, retrying with backoff until it succeeds or
+// ctx ends: Postgres may come up after the backend.
+func (s *pgStore) waitReady(ctx context.Context, log *slog.Logger) error {
+	backoff := 100 * time.Millisecond
+	for {
+		attempt, cancel := context.WithTimeout(ctx, max(2*time.Second, s.timeout))
+		_, err := s.pool.Exec(attempt, schemaSQL)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		s.errors.WithLabelValues("schema").Inc()
+		log.Info("waiting for postgres", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("backend: postgres not ready: %w (last error: %w)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// call runs fn on a pooled connection under the store's deadline, through
+// the breaker, and classifies its error.
+func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Context, conn *pgxpool.Conn) error) error {
+	if !s.breaker.allow() {
+		s.errors.WithLabelValues(op).Inc()
+		return &unavailableError{store: "postgres", op: op, err: errMarkedDown}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	acquired := false
+	conn, err := s.pool.Acquire(cctx)
+	if err == nil {
+		acquired = true
+		err = fn(cctx, conn)
+		conn.Release()
+	}
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		s.breaker.success()
+		return err
+	}
+	err = classifyPostgres(op, err, acquired)
+	if ctx.Err() != nil {
+		return err // the caller gave up; says nothing about Postgres
+	}
+	s.errors.WithLabelValues(op).Inc()
+	if isUnavailable(err) {
+		s.breaker.failure()
+	} else {
+		s.breaker.success()
+	}
+	return err
+}
+
+// get reads one item; found is false when the key was never written.
+func (s *pgStore) get(ctx context.Context, key string) (it Item, found bool, err error) {
+	err = s.call(ctx, "get", func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, getSQL, key).Scan(&it.Value, &it.Version)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Item{}, false, nil
+	}
+	return it, err == nil, err
+}
+
+// put writes synchronously and returns the version the write got.
+func (s *pgStore) put(ctx context.Context, key string, value []byte, floor int64) (version int64, err error) {
+	err = s.call(ctx, "put", func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, putSQL, key, value, floor).Scan(&version)
+	})
+	return version, err
+}
+
+// apply applies a queued write; applied is false when the key already had
+// this version or a newer one.
+func (s *pgStore) apply(ctx context.Context, w QueuedWrite) (applied bool, err error) {
+	err = s.call(ctx, "apply", func(ctx context.Context, conn *pgxpool.Conn) error {
+		tag, err := conn.Exec(ctx, applySQL, w.Key, w.Value, w.Version)
+		applied = tag.RowsAffected() == 1
+		return err
+	})
+	return applied, err
+}
+
+func (s *pgStore) inUse() float64 { return float64(s.pool.Stat().AcquiredConns()) }
+
+func (s *pgStore) close() { s.pool.Close() }

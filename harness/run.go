@@ -183,22 +183,30 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	store := history.NewPostgresStore(e.PostgresDSN)
 	defer store.Close()
 
-	t0 := time.Now()
-	rv.StartedAt = t0.UTC()
+	// The fault schedule and the scraper start with the load, on its T0,
+	// so that every offset in the results shares one origin.
 	scrapeCtx, stopScrape := context.WithCancel(ctx)
 	defer stopScrape()
-	scraped := make(chan struct{})
-	go func() { defer close(scraped); scraper.Run(scrapeCtx, t0) }()
 	faultCtx, stopFaults := context.WithCancel(ctx)
 	defer stopFaults()
+	scraped := make(chan struct{})
 	scheduled := make(chan []results.FaultWindow, 1)
-	go func() { scheduled <- schedule.Run(faultCtx, t0) }()
+	var t0 time.Time
+	onStart := func(start time.Time) {
+		t0 = start
+		go func() { defer close(scraped); scraper.Run(scrapeCtx, start) }()
+		go func() { scheduled <- schedule.Run(faultCtx, start) }()
+	}
 
 	prog := newProgress(r.progress, sc, v.Name, label)
 	loadRes, loadErr := load.Run(ctx, baseURL, sc.Load,
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
-		load.WithProgress(prog.update), load.WithLogger(r.log))
+		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart))
 	prog.done()
+	if t0.IsZero() { // the load never started
+		return rv, fmt.Errorf("harness: load: %w", loadErr)
+	}
+	rv.StartedAt = t0.UTC()
 	// Faults still active (the load was cut short) are removed now.
 	stopFaults()
 	rv.Faults = <-scheduled

@@ -87,7 +87,7 @@ func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts .
 	var collectors sync.WaitGroup
 	for _, g := range gens {
 		g.pacer.stop = stop
-		results := g.attacker.Attack(g.target, g.pacer, cfg.duration, g.stream.Name)
+		results := g.attacker.Attack(g.target, g.pacer, 0, g.stream.Name) // the pacer ends it
 		collectors.Add(1)
 		go func() {
 			defer collectors.Done()

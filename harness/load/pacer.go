@@ -44,6 +44,12 @@ type segment struct {
 // instead of handing the sleep to vegeta.
 const longWait = 50 * time.Millisecond
 
+// overrunGrace is how long after the duration a stream that fell behind may
+// still send hits intended before it. Later ones are dropped, and show as
+// intended but not sent, so that a saturated generator cannot run on into
+// the next phase of the lab.
+const overrunGrace = 250 * time.Millisecond
+
 var _ vegeta.Pacer = (*Pacer)(nil)
 
 // NewPacer returns the pacer of a stream starting at rate and ramping
@@ -140,7 +146,11 @@ func (p *Pacer) HitTime(n uint64) time.Duration {
 }
 
 // Pace implements vegeta.Pacer: the wait until hit number hits is due, or
-// stop once the schedule has no more hits before the duration.
+// stop once the schedule has no more hits before the duration (or the
+// generator is so far behind that the grace after the duration is over).
+// The engine runs the attack without a vegeta duration and lets Pace end it,
+// so a hit intended just before the end is not dropped for being a
+// millisecond late.
 func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	if p.began.Load() == nil {
 		// vegeta measures elapsed from its own start time, which it does not
@@ -148,8 +158,13 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 		began := time.Now().Add(-elapsed)
 		p.began.Store(&began)
 	}
+	select {
+	case <-p.stop: // vegeta picks at random between a free worker and its own stop
+		return 0, true
+	default:
+	}
 	next := p.HitTime(hits)
-	if next >= p.duration {
+	if next >= p.duration || elapsed > p.duration+overrunGrace {
 		return 0, true
 	}
 	wait := next - elapsed

@@ -120,7 +120,7 @@ type Stream struct {
 	// Generator health: the load generator must not hide its own limits.
 	Intended    int64   `json:"intended"`     // requests the pacer scheduled
 	Sent        int64   `json:"sent"`         // requests actually sent
-	LateSends   int64   `json:"late_sends"`   // sent more than 1 ms after their intended time
+	LateSends   int64   `json:"late_sends"`   // sent more than 10 ms after their intended time
 	MaxLateMs   float64 `json:"max_late_ms"`  // worst lateness
 	MaxWorkers  int     `json:"max_workers"`  // concurrent workers at peak
 	WorkerLimit int     `json:"worker_limit"` // cap, 0 = uncapped

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ var settingKey = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // checkBackendKey says what is wrong with a setting name, or "".
 func checkBackendKey(key string, sample bool) string {
-	if contains(harnessSettings, key) {
+	if slices.Contains(harnessSettings, key) {
 		return fmt.Sprintf("%q is set by the harness, not by a scenario", key)
 	}
 	if !sample {
@@ -86,7 +87,7 @@ func checkBackendValue(key, value string) string {
 		}
 		switch s.Kind {
 		case "enum":
-			if !contains(s.Values, value) {
+			if !slices.Contains(s.Values, value) {
 				return fmt.Sprintf("%q is not one of %s", value, strings.Join(s.Values, ", "))
 			}
 		case "duration":

@@ -407,3 +407,34 @@ func TestToxicRegistry(t *testing.T) {
 		t.Error("LookupToxic(nope) found something")
 	}
 }
+
+// TestParseHostileInputs checks that big and deeply nested inputs are
+// refused quickly, with a position, never with a crash or a long stall.
+func TestParseHostileInputs(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		msg  string
+	}{
+		{"too big", minimal + "teaches: " + strings.Repeat("x", 1<<20) + "\n", "at most 1 MiB"},
+		{"nested brackets", strings.Repeat("[", 1<<20-1), "YAML syntax"},
+		{"nested mappings", "a: " + strings.Repeat("{a: ", 200_000), "YAML syntax"},
+		{"nested lists", strings.Repeat("- ", 400_000), "YAML syntax"},
+		{"alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+			"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n" +
+			"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\ni: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Parse("t.yaml", []byte(tt.src))
+			if elapsed := time.Since(start); elapsed > 5*time.Second {
+				t.Errorf("took %v", elapsed)
+			}
+			var errs *Errors
+			if !errors.As(err, &errs) || errs.List[0].Line < 1 || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error = %.300v", err)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,7 +105,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) (*fields,
 			f.merged = true
 		case first[k.Value] > 0:
 			d.errorAt(k, field, "duplicate key %q (first at line %d)", k.Value, first[k.Value])
-		case allowed != nil && !contains(allowed, k.Value):
+		case allowed != nil && !slices.Contains(allowed, k.Value):
 			d.errorAt(k, field, "%s", unknownKey(k.Value, allowed))
 			if s := suggest(k.Value, allowed); s != "" {
 				f.misspelled[s] = true
@@ -127,15 +128,6 @@ func (d *decoder) entry(n *yaml.Node, path, what string, allowed []string) (*fie
 		return nil, false
 	}
 	return d.mapping(n, path, allowed)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unknownKey explains an unknown key, with a suggestion when one is close.

@@ -111,15 +111,8 @@ func (b *builder) ensureDebian(ctx context.Context, role string) (string, bool, 
 		return "", false, err
 	}
 	b.log.Info("images: building", "image", ref)
-	buildCtx, err := tarFiles(append(files, tarFile{"Dockerfile", 0o644, []byte(dockerfile)})...)
-	if err != nil {
-		return "", false, err
-	}
-	if err := b.build(ctx, ref, hash, buildCtx); err != nil {
-		return "", false, err
-	}
-	id, _, err := b.upToDate(ctx, ref, hash)
-	return id, true, err
+	id, err := b.build(ctx, ref, hash, append(files, tarFile{"Dockerfile", 0o644, []byte(dockerfile)})...)
+	return id, err == nil, err
 }
 
 // ensureDebianBase runs debootstrap once for both roles: the first caller

@@ -78,23 +78,21 @@ func (b *builder) ensureGo(ctx context.Context, r goRecipe) (string, bool, error
 		return id, false, err
 	}
 	b.log.Info("images: building", "image", ref, "go_build", time.Since(start).Round(time.Millisecond))
-	buildCtx, err := tarFiles(
+	id, err := b.build(ctx, ref, hash,
 		tarFile{"Dockerfile", 0o644, []byte(r.dockerfile)},
 		tarFile{r.binary, 0o755, binData},
 	)
-	if err != nil {
-		return "", false, err
-	}
-	if err := b.build(ctx, ref, hash, buildCtx); err != nil {
-		return "", false, err
-	}
-	id, _, err := b.upToDate(ctx, ref, hash)
-	return id, true, err
+	return id, err == nil, err
 }
 
-// build runs a classic (non-BuildKit) docker build of an in-memory context:
-// it never pulls, so FROM scratch and FROM a local image work offline.
-func (b *builder) build(ctx context.Context, ref, hash string, buildCtx *bytes.Buffer) error {
+// build runs a classic (non-BuildKit) docker build of files as the build
+// context, labelled with the recipe hash, and returns the new image's id.
+// It never pulls, so FROM scratch and FROM a local image work offline.
+func (b *builder) build(ctx context.Context, ref, hash string, files ...tarFile) (string, error) {
+	buildCtx, err := tarFiles(files...)
+	if err != nil {
+		return "", err
+	}
 	res, err := b.docker.ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
 		Tags:        []string{ref},
 		Labels:      map[string]string{LabelLab: "true", LabelRecipe: hash},
@@ -103,13 +101,14 @@ func (b *builder) build(ctx context.Context, ref, hash string, buildCtx *bytes.B
 		PullParent:  false,
 	})
 	if err != nil {
-		return fmt.Errorf("images: build %s: %w", ref, err)
+		return "", fmt.Errorf("images: build %s: %w", ref, err)
 	}
 	defer res.Body.Close()
 	if err := drainJSON(res.Body, func(s string) { b.log.Debug("images: build", "image", ref, "step", s) }); err != nil {
-		return fmt.Errorf("images: build %s: %w", ref, err)
+		return "", fmt.Errorf("images: build %s: %w", ref, err)
 	}
-	return nil
+	id, _, err := b.upToDate(ctx, ref, hash)
+	return id, err
 }
 
 // tarFile is one file of an in-memory build context.

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -110,29 +109,14 @@ func (r *Result) seconds() int {
 // "400/s", or "ramp 50/s→400/s" with one arrow per stage.
 func DescribeRate(s scenarios.Stream) string {
 	if len(s.Stages) == 0 {
-		return formatRate(s.Rate)
+		return s.Rate.String()
 	}
 	var b strings.Builder
 	b.WriteString("ramp ")
-	b.WriteString(formatRate(s.Rate))
+	b.WriteString(s.Rate.String())
 	for _, st := range s.Stages {
 		b.WriteString("→")
-		b.WriteString(formatRate(st.Target))
+		b.WriteString(st.Target.String())
 	}
 	return b.String()
-}
-
-func formatRate(r scenarios.Rate) string {
-	switch r.Per {
-	case time.Millisecond:
-		return fmt.Sprintf("%d/ms", r.Freq)
-	case time.Second:
-		return fmt.Sprintf("%d/s", r.Freq)
-	case time.Minute:
-		return fmt.Sprintf("%d/m", r.Freq)
-	case time.Hour:
-		return fmt.Sprintf("%d/h", r.Freq)
-	default:
-		return fmt.Sprintf("%d/%s", r.Freq, r.Per)
-	}
 }

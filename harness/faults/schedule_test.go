@@ -545,20 +545,57 @@ func TestControlPlaneLatencyUnderLoad(t *testing.T) {
 		}
 		wg.Wait()
 	}()
+	stallDone := make(chan struct{})
+	stall := make(chan time.Duration, 1)
+	go func() { stall <- worstStall(stallDone) }()
 	loaded := addRemove(20, 50*time.Millisecond)
+	close(stallDone)
 	<-loadDone
 
-	bound := max(100*time.Millisecond, 3*idle[len(idle)-1])
-	t.Logf("idle: max %s; under load (%d requests sent, %d failed): %d calls, p50 %s, max %s; bound %s",
-		idle[len(idle)-1], sent.Load(), failed.Load(), len(loaded), loaded[len(loaded)/2], loaded[len(loaded)-1], bound)
+	stalled := <-stall
+	worst, p90 := loaded[len(loaded)-1], loaded[len(loaded)*9/10]
+	t.Logf("idle: max %s; under load (%d requests sent, %d failed): %d calls, p50 %s, p90 %s, max %s; process stalled up to %s",
+		idle[len(idle)-1], sent.Load(), failed.Load(), len(loaded), loaded[len(loaded)/2], p90, worst, stalled)
 	if sent.Load() < total/2 {
 		t.Errorf("only %d requests sent: the load did not overlap the calls", sent.Load())
 	}
 	if failed.Load() > total/100 {
 		t.Errorf("%d requests failed through the proxy", failed.Load())
 	}
-	if worst := loaded[len(loaded)-1]; worst > bound {
-		t.Errorf("slowest control-plane call under load took %s, want < %s", worst, bound)
+	const bound = 100 * time.Millisecond
+	switch {
+	case stalled < 20*time.Millisecond && idle[len(idle)-1] < bound/4:
+		if worst > bound {
+			t.Errorf("slowest control-plane call under load took %s, want < %s", worst, bound)
+		}
+	default:
+		// Other processes froze this one: single calls cannot be judged
+		// to the millisecond, but most must still be fast and none may
+		// hang (the failure mode of toxiproxy#412).
+		t.Logf("machine too busy to judge every call; checking p90 < %s and max < 1s", bound)
+		if p90 > bound || worst > time.Second {
+			t.Errorf("control-plane calls under load: p90 %s, max %s", p90, worst)
+		}
+	}
+}
+
+// worstStall measures, until done closes, the longest time this process
+// was not scheduled beyond a 5 ms tick: on a shared machine other
+// processes can freeze ours, and that is not toxiproxy's latency.
+func worstStall(done <-chan struct{}) time.Duration {
+	const tick = 5 * time.Millisecond
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	var worst time.Duration
+	last := time.Now()
+	for {
+		select {
+		case <-done:
+			return worst
+		case now := <-ticker.C:
+			worst = max(worst, now.Sub(last)-tick)
+			last = now
+		}
 	}
 }
 

@@ -173,17 +173,17 @@ func TestAPSyncFallsBackToQueue(t *testing.T) {
 // targets/README.md documents, and that nothing stale is served after.
 func TestRedisCut(t *testing.T) {
 	cases := []struct {
-		name                         string
-		cache, writes, consistency   string
-		putCode                      int
-		putSource                    string
-		putCodeAfter, putCodeDuring2 int
+		name                       string
+		cache, writes, consistency string
+		putCode                    int // during the cut
+		putSource                  string
+		putCodeAfter               int
 	}{
-		{"cp-aside-sync", CacheAside, WritesSync, ConsistencyCP, http.StatusOK, SourceDB, http.StatusOK, 0},
-		{"cp-through-sync", CacheWriteThrough, WritesSync, ConsistencyCP, http.StatusOK, SourceDB, http.StatusOK, 0},
-		{"cp-through-queue", CacheWriteThrough, WritesQueue, ConsistencyCP, http.StatusServiceUnavailable, "", http.StatusAccepted, 0},
-		{"ap-aside-queue", CacheAside, WritesQueue, ConsistencyAP, http.StatusOK, SourceDB, http.StatusAccepted, 0},
-		{"ap-none-sync", CacheNone, WritesSync, ConsistencyAP, http.StatusOK, SourceDB, http.StatusOK, 0},
+		{"cp-aside-sync", CacheAside, WritesSync, ConsistencyCP, http.StatusOK, SourceDB, http.StatusOK},
+		{"cp-through-sync", CacheWriteThrough, WritesSync, ConsistencyCP, http.StatusOK, SourceDB, http.StatusOK},
+		{"cp-through-queue", CacheWriteThrough, WritesQueue, ConsistencyCP, http.StatusServiceUnavailable, "", http.StatusAccepted},
+		{"ap-aside-queue", CacheAside, WritesQueue, ConsistencyAP, http.StatusOK, SourceDB, http.StatusAccepted},
+		{"ap-none-sync", CacheNone, WritesSync, ConsistencyAP, http.StatusOK, SourceDB, http.StatusOK},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,6 +198,12 @@ func TestRedisCut(t *testing.T) {
 
 			heal := ts.lab.cut(t, env.LinkBackendRedis, "down")
 			r := ts.put(k, "v2")
+			for i := 0; c.putCode == http.StatusServiceUnavailable && r.code/100 == 5 && r.code != c.putCode && i < 3; i++ {
+				// A command sent on a pooled connection the cut has just
+				// closed has an unknown outcome (500/504); once the pool
+				// knows, writes are refused (503).
+				r = ts.put(k, "v2")
+			}
 			if r.code != c.putCode || r.source != c.putSource {
 				t.Fatalf("PUT during the Redis cut: %d X-Source %q (%s), want %d %q", r.code, r.source, r.body, c.putCode, c.putSource)
 			}

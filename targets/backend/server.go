@@ -31,6 +31,7 @@ type Server struct {
 	// joins a load that started before a write it has seen acknowledged.
 	gens     [256]atomic.Uint64
 	genSeed  maphash.Seed
+	dbLoads  atomic.Int64 // reads that went to Postgres (how well stampede protection works)
 	ready    atomic.Bool
 	startMu  sync.Mutex
 	started  bool

@@ -1,0 +1,140 @@
+package backend
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestValidKey(t *testing.T) {
+	for _, k := range []string{"k", "k0", "user:42", "a.b-c_d", strings.Repeat("x", 128)} {
+		if !validKey(k) {
+			t.Errorf("validKey(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"", "a b", "a/b", "k'", "é", "a\x00", strings.Repeat("x", 129)} {
+		if validKey(k) {
+			t.Errorf("validKey(%q) = true", k)
+		}
+	}
+}
+
+func TestBreaker(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := newBreaker(2, time.Second)
+	b.now = func() time.Time { return now }
+	b.failure()
+	if !b.allow() || !b.up() {
+		t.Fatal("one failure below the threshold marked the store down")
+	}
+	b.failure()
+	if b.allow() || b.up() {
+		t.Fatal("threshold reached but calls still allowed")
+	}
+	now = now.Add(time.Second)
+	if !b.allow() {
+		t.Fatal("no probe after the cooldown")
+	}
+	if b.allow() {
+		t.Fatal("a second probe in the same cooldown")
+	}
+	b.failure()
+	now = now.Add(time.Second)
+	if !b.allow() {
+		t.Fatal("no probe after a failed probe's cooldown")
+	}
+	b.success()
+	if !b.allow() || !b.up() {
+		t.Fatal("a successful probe did not close the breaker")
+	}
+	var off *breaker
+	off.failure()
+	if !off.allow() || !newBreaker(0, time.Second).allow() {
+		t.Fatal("a nil or zero-threshold breaker refused")
+	}
+}
+
+func TestHybridClockStrictlyIncreases(t *testing.T) {
+	c := newHybridClock()
+	var mu sync.Mutex
+	seen := map[int64]bool{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			last := int64(0)
+			for range 1000 {
+				v := c.next()
+				if v <= last {
+					t.Errorf("version %d after %d", v, last)
+				}
+				last = v
+				mu.Lock()
+				if seen[v] {
+					t.Errorf("version %d handed out twice", v)
+				}
+				seen[v] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if v := c.next(); v < time.Now().Add(-time.Minute).UnixMicro() {
+		t.Errorf("version %d is not near the clock", v)
+	}
+}
+
+func TestRefreshEarly(t *testing.T) {
+	now := time.Now()
+	fresh := entry{found: true, expires: now.Add(time.Hour), cost: time.Millisecond}
+	expiring := entry{found: true, expires: now, cost: time.Millisecond}
+	for range 100 {
+		if refreshEarly(fresh, now) {
+			t.Fatal("refreshed an entry an hour from expiry")
+		}
+		if !refreshEarly(expiring, now) {
+			t.Fatal("did not refresh an expiring entry")
+		}
+	}
+	if refreshEarly(entry{found: true}, now) {
+		t.Fatal("refreshed an entry without expiry")
+	}
+}
+
+func TestRouteAndMethodLabels(t *testing.T) {
+	for in, want := range map[string]string{"GET /items/{key}": "/items/{key}", "": "other", "/x": "/x"} {
+		if got := routeLabel(in); got != want {
+			t.Errorf("routeLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if methodLabel("PROPFIND") != "other" || methodLabel("PUT") != "PUT" {
+		t.Error("methodLabel does not bound its values")
+	}
+}
+
+func TestClassifyErrors(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Err: errors.New("connection refused")}
+	if err := classifyRedis("enqueue", refused); !isUnavailable(err) || mayHaveApplied(err) {
+		t.Errorf("redis dial error: unavailable=%v mayHaveApplied=%v, want true false", isUnavailable(err), mayHaveApplied(err))
+	}
+	if err := classifyRedis("enqueue", io.EOF); !isUnavailable(err) || !mayHaveApplied(err) {
+		t.Errorf("redis EOF after sending: unavailable=%v mayHaveApplied=%v, want true true", isUnavailable(err), mayHaveApplied(err))
+	}
+	if err := classifyPostgres("put", io.EOF, false); !isUnavailable(err) || mayHaveApplied(err) {
+		t.Error("postgres error before a connection was acquired must be unavailable and not applied")
+	}
+	if err := classifyPostgres("put", io.EOF, true); !mayHaveApplied(err) {
+		t.Error("postgres EOF mid-statement must be outcome-unknown")
+	}
+	if err := classifyPostgres("put", &pgconn.PgError{Code: "57P01"}, true); !isUnavailable(err) || mayHaveApplied(err) {
+		t.Error("admin shutdown must be unavailable, not applied")
+	}
+	if err := classifyPostgres("put", &pgconn.PgError{Code: "23505"}, true); isUnavailable(err) {
+		t.Error("a constraint violation is not unavailability")
+	}
+}

@@ -31,6 +31,10 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "db_timeout", Kind: "duration"},
 	{Name: "redis_timeout", Kind: "duration"},
 	{Name: "max_body", Kind: "int", Min: 1},
+	{Name: "startup_timeout", Kind: "duration"},
+	{Name: "breaker_threshold", Kind: "int", Min: 0},
+	{Name: "breaker_cooldown", Kind: "duration"},
+	{Name: "queue_claim_idle", Kind: "duration"},
 }
 
 // harnessSettings are set by the harness for every variant.

@@ -17,8 +17,9 @@ import (
 )
 
 // Clean removes the lab's containers and networks. With all false it only
-// removes orphans: those whose creating process (label loadlab.pid) is gone,
-// so a concurrent run on the same machine is left alone.
+// removes orphans: those whose creating process (label loadlab.pid) is
+// gone, so a concurrent run on the same machine, or a container without
+// that label (a test's own), is left alone.
 func Clean(ctx context.Context, all bool) (containers, networks int, err error) {
 	docker, err := images.NewDockerClient(ctx)
 	if err != nil {
@@ -26,7 +27,8 @@ func Clean(ctx context.Context, all bool) (containers, networks int, err error) 
 	}
 	defer docker.Close()
 	keep := func(labels map[string]string) bool {
-		return !all && processAlive(labels[LabelPID])
+		pid, ok := labels[LabelPID]
+		return !all && (!ok || processAlive(pid))
 	}
 	return removeLabelled(ctx, docker, LabelLab+"=true", keep)
 }

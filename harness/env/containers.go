@@ -55,12 +55,8 @@ func (e *Env) common(role string, lim Limit, ports ...string) testcontainers.Cus
 			testcontainers.WithLabels(e.labels(role)),
 			testcontainers.WithName("loadlab-" + e.RunID + "-" + role),
 			network.WithNetwork([]string{role}, e.network),
-			testcontainers.WithExposedPorts(ports...),
+			LoopbackPorts(ports...),
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-				hc.PortBindings = mobynet.PortMap{}
-				for _, p := range ports {
-					hc.PortBindings[mobynet.MustParsePort(p)] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
-				}
 				hc.NanoCPUs = int64(lim.CPUs * 1e9)
 				hc.Memory = lim.MemoryMB << 20
 			}),
@@ -71,6 +67,24 @@ func (e *Env) common(role string, lim Limit, ports ...string) testcontainers.Cus
 			}
 		}
 		return nil
+	}
+}
+
+// LoopbackPorts exposes ports and publishes each on a random port of
+// 127.0.0.1 only. Docker binds 0.0.0.0 and [::] unless the bindings are
+// set explicitly, and a modifier must set them: they are still empty when
+// modifiers run.
+func LoopbackPorts(ports ...string) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		if err := testcontainers.WithExposedPorts(ports...)(req); err != nil {
+			return err
+		}
+		return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = mobynet.PortMap{}
+			for _, p := range ports {
+				hc.PortBindings[mobynet.MustParsePort(p)] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+			}
+		})(req)
 	}
 }
 

@@ -152,7 +152,7 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		backendEnv[k] = val
 	}
 	for k, val := range v.Backend {
-		backendEnv["BACKEND_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = val
+		backendEnv[env.SettingEnv(k)] = val
 	}
 	e, err := env.Up(ctx, env.Config{
 		Images: r.images, BackendEnv: backendEnv, BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/env"
@@ -136,11 +137,11 @@ Press Ctrl-C to tear everything down.
 func backendSettings(kvs []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range kvs {
-		k, v, ok := cutEq(kv)
-		if !ok {
+		k, v, ok := strings.Cut(kv, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
 			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
 		}
-		out[backendEnvName(k)] = v
+		out[env.SettingEnv(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
 }

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,12 @@ const (
 	PostgresPassword = "loadlab"
 	PostgresDB       = "loadlab"
 )
+
+// SettingEnv names the environment variable that carries a target
+// setting: cache_ttl becomes BACKEND_CACHE_TTL.
+func SettingEnv(setting string) string {
+	return "BACKEND_" + strings.ToUpper(strings.ReplaceAll(setting, "-", "_"))
+}
 
 // Limit caps a container's resources.
 type Limit struct {

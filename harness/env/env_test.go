@@ -32,6 +32,8 @@ func TestUpRoundTripAndFaults(t *testing.T) {
 		}
 	}
 
+	checkLoopbackAndLimits(t, e, images.Roles()...)
+
 	put := do(t, "PUT", e.BackendURL+"/items/env-k1", "hello")
 	if put.code/100 != 2 || put.header.Get("X-Version") == "" {
 		t.Fatalf("PUT: %d %v", put.code, put.header)
@@ -74,17 +76,10 @@ func TestUpRoundTripAndFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Heal: poll under a deadline until a write goes through again.
-			deadline := time.Now().Add(15 * time.Second)
-			for {
+			labtest.Eventually(t, 15*time.Second, 100*time.Millisecond, func() (bool, string) {
 				r := do(t, "PUT", e.BackendURL+"/items/env-k2", "after "+fault)
-				if r.code/100 == 2 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("backend did not heal after removing %s: last %d %s", fault, r.code, r.body)
-				}
-				time.Sleep(100 * time.Millisecond) // poll interval, not a readiness wait
-			}
+				return r.code/100 == 2, fmt.Sprintf("backend did not heal after removing %s: last %d %s", fault, r.code, r.body)
+			})
 		})
 	}
 
@@ -126,10 +121,22 @@ func TestDirectEndpoints(t *testing.T) {
 	}
 	pconn.Close(ctx)
 
-	for _, role := range []string{images.Postgres, images.Redis, images.Toxiproxy} {
+	checkLoopbackAndLimits(t, e, images.Postgres, images.Redis, images.Toxiproxy)
+}
+
+// checkLoopbackAndLimits asserts that every port of every role is published
+// on 127.0.0.1 only, and that each container has CPU and memory limits.
+func checkLoopbackAndLimits(t *testing.T, e *env.Env, roles ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, role := range roles {
 		ins, err := e.Container(role).Inspect(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(ins.NetworkSettings.Ports) == 0 {
+			t.Errorf("%s publishes no port", role)
 		}
 		for port, bindings := range ins.NetworkSettings.Ports {
 			for _, b := range bindings {

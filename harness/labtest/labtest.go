@@ -91,3 +91,24 @@ func Leftovers(t testing.TB, runID string) (containers, networks int) {
 	}
 	return len(cs.Items), len(ns.Items)
 }
+
+// Eventually polls cond every interval until it reports done, and fails
+// the test with cond's last message when timeout passes first.
+func Eventually(t testing.TB, timeout, interval time.Duration, cond func() (done bool, msg string)) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		done, msg := cond()
+		if done {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("not within %s: %s", timeout, msg)
+		case <-tick.C:
+		}
+	}
+}

@@ -76,7 +76,7 @@ func Markdown(r *results.Results) []byte {
 		b.WriteString("\n")
 		for _, st := range v.Streams {
 			if st.Saturated {
-				fmt.Fprintf(&b, "⚠️ The load generator could not keep the schedule of `%s` (%s late sends, worst %s ms): its latency figures understate.\n\n",
+				fmt.Fprintf(&b, "⚠️ The load generator could not keep the schedule of `%s` (%s late sends, worst %s ms): latencies, measured from the intended send times, include its own delay.\n\n",
 					st.Name, fmtInt(st.LateSends), fmtMs(st.MaxLateMs))
 			}
 		}

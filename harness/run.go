@@ -182,6 +182,13 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	scraper := metrics.NewScraper(e.BackendDirectURL+"/metrics", metrics.WithLogger(r.log))
 	store := history.NewPostgresStore(e.PostgresDSN)
 	defer store.Close()
+	seedStart := time.Now()
+	n, err := seed(ctx, e.BackendDirectURL, sc, store)
+	if err != nil {
+		return rv, err
+	}
+	rv.SeededKeys = n
+	r.log.Info("seeded", "variant", v.Name, "keys", n, "took", time.Since(seedStart).Round(time.Millisecond))
 
 	// The fault schedule and the scraper start with the load, on its T0,
 	// so that every offset in the results shares one origin.

@@ -130,18 +130,26 @@ var (
 func register(e *Env)   { liveMu.Lock(); live[e] = true; liveMu.Unlock() }
 func unregister(e *Env) { liveMu.Lock(); delete(live, e); liveMu.Unlock() }
 
+// createsQuiet is how long a sweep after an abandoned start must find
+// nothing new before it stops: a create cancelled on our side may still
+// complete in the daemon, and does so well within this.
+const createsQuiet = 1500 * time.Millisecond
+
 // Emergency removes, within timeout, everything of every environment this
-// process still has up. It is for the forced-exit path; normal code calls Down.
-func Emergency(timeout time.Duration) {
+// process still has up. It is for the forced-exit path; normal code calls
+// Down. It sweeps by this process's pid label until the daemon has been
+// quiet for createsQuiet: a second Ctrl-C during a start lands while
+// creates are in flight, and a container the daemon finishes creating
+// after a single sweep would outlive the process (seen in
+// cmd/loadlab's TestSecondSignalForcesExit).
+func Emergency(timeout time.Duration) error {
 	liveMu.Lock()
-	ids := make([]string, 0, len(live))
-	for e := range live {
-		ids = append(ids, e.RunID)
-	}
+	n := len(live)
 	liveMu.Unlock()
+	if n == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	for _, id := range ids {
-		sweep(ctx, LabelRun+"="+id)
-	}
+	return sweepUntilQuiet(ctx, LabelPID+"="+strconv.Itoa(os.Getpid()), createsQuiet)
 }

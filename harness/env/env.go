@@ -252,7 +252,7 @@ func (e *Env) Down(ctx context.Context) error {
 		// sweep until the daemon has been quiet for a moment.
 		quiet := time.Duration(0)
 		if e.failed {
-			quiet = 1500 * time.Millisecond
+			quiet = createsQuiet
 		}
 		if err := sweepUntilQuiet(ctx, LabelRun+"="+e.RunID, quiet); err != nil {
 			errs <- err

@@ -69,19 +69,20 @@ type ImageInfo struct {
 
 // Variant is one run of the scenario in a fresh environment.
 type Variant struct {
-	Name      string            `json:"name"`
-	Settings  map[string]string `json:"settings,omitempty"` // the target's configuration
-	Client    string            `json:"client"`             // "proxy" (through toxiproxy) or "direct"
-	Status    string            `json:"status"`
-	Reason    string            `json:"reason,omitempty"`
-	StartedAt time.Time         `json:"started_at"` // T0: load start
-	DurationS float64           `json:"duration_s"` // load duration actually run
-	Phases    []Phase           `json:"phases"`
-	Faults    []FaultWindow     `json:"faults,omitempty"`
-	Streams   []Stream          `json:"streams"`
-	Metrics   []Series          `json:"metrics,omitempty"` // scraped from the target's /metrics
-	History   *History          `json:"history,omitempty"`
-	Checks    []CheckResult     `json:"checks,omitempty"`
+	Name       string            `json:"name"`
+	Settings   map[string]string `json:"settings,omitempty"` // the target's configuration
+	Client     string            `json:"client"`             // "proxy" (through toxiproxy) or "direct"
+	Status     string            `json:"status"`
+	Reason     string            `json:"reason,omitempty"`
+	SeededKeys int               `json:"seeded_keys,omitempty"` // keys written once before the load
+	StartedAt  time.Time         `json:"started_at"`            // T0: load start
+	DurationS  float64           `json:"duration_s"`            // load duration actually run
+	Phases     []Phase           `json:"phases"`
+	Faults     []FaultWindow     `json:"faults,omitempty"`
+	Streams    []Stream          `json:"streams"`
+	Metrics    []Series          `json:"metrics,omitempty"` // scraped from the target's /metrics
+	History    *History          `json:"history,omitempty"`
+	Checks     []CheckResult     `json:"checks,omitempty"`
 }
 
 // Phase is a named time window of a variant. "whole" is always present; for

@@ -1,0 +1,244 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/loadlab/loadlab/reports"
+	"github.com/loadlab/loadlab/reports/compare"
+	"github.com/loadlab/loadlab/reports/results"
+)
+
+// synthetic run shape: 2 variants × 600 s × (600 + 200 + 50) req/s, about
+// 1.02 million requests, with a fault from 200 s to 400 s.
+const (
+	synthSeconds = 600
+	faultFrom    = 200
+	faultTo      = 400
+)
+
+var synthStreams = []struct {
+	name, method string
+	rps          int64
+}{{"reads", "GET", 600}, {"writes", "PUT", 200}, {"hot", "GET", 50}}
+
+// syntheticRun builds results.json of a 10-minute, two-variant partition
+// run of about a million requests: what reports and compare meet after a
+// long study. seed varies the noise; latencyScale multiplies every latency
+// (a "head" run slower than its "base").
+func syntheticRun(seed uint64, latencyScale float64) *results.Results {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	r := &results.Results{
+		SchemaVersion: results.SchemaVersion,
+		Scenario: results.ScenarioInfo{
+			Name: "partition", Description: "synthetic 10-minute partition study", Seed: int64(seed),
+			DurationS: synthSeconds, SettleS: 5, File: "synthetic.yaml",
+		},
+		Status:    results.StatusOK,
+		StartedAt: t0,
+		EndedAt:   t0.Add(2 * (synthSeconds + 30) * time.Second),
+		Environment: results.Environment{
+			LoadlabVersion: "bench", GoVersion: "go1.26", OS: "linux", Arch: "amd64", CPUs: 2,
+		},
+	}
+	const fault = "db-partition"
+	phases := []results.Phase{
+		{Name: "whole", EndS: synthSeconds},
+		{Name: "before " + fault, EndS: faultFrom},
+		{Name: "during " + fault, StartS: faultFrom, EndS: faultTo},
+		{Name: "after " + fault, StartS: faultTo, EndS: synthSeconds},
+	}
+	for vi, name := range []string{"cp", "ap"} {
+		ap := name == "ap"
+		v := results.Variant{
+			Name: name, Settings: map[string]string{"consistency": name}, Client: "proxy",
+			Status: results.StatusOK, StartedAt: t0.Add(time.Duration(vi) * (synthSeconds + 30) * time.Second),
+			DurationS: synthSeconds, Phases: phases,
+			Faults: []results.FaultWindow{{
+				Name: fault, Link: "backend->postgres", Toxic: "down",
+				PlannedAtS: faultFrom, PlannedForS: faultTo - faultFrom,
+				ActiveFromS: faultFrom + 0.01, ActiveToS: faultTo + 0.02, ApplyMs: 2.5, RemoveMs: 3.1,
+			}},
+		}
+		var ops, writes int64
+		for _, st := range synthStreams {
+			s := results.Stream{Name: st.name, Method: st.method, Path: "/items/{key}", Rate: fmt.Sprintf("%d/s", st.rps)}
+			for t := range synthSeconds {
+				during := t >= faultFrom && t < faultTo
+				n := st.rps + int64(rng.IntN(5)) - 2
+				b := results.Bucket{T: t, Requests: n, Successes: n}
+				lat := (1.2 + 0.4*rng.Float64()) * latencyScale
+				src := "db"
+				if st.method == "GET" {
+					src = "cache"
+				}
+				switch {
+				case during && !ap:
+					b.Successes = n / 3
+					lat *= 30
+				case during && ap:
+					lat *= 2
+					src = map[string]string{"GET": "stale", "PUT": "queue"}[st.method]
+				}
+				b.Codes = map[string]int64{"200": b.Successes}
+				if f := n - b.Successes; f > 0 {
+					b.Codes["503"] = f
+				}
+				b.Sources = map[string]int64{src: b.Successes}
+				b.Latency = results.Latency{P50: lat, P90: 2 * lat, P99: 4 * lat, P999: 6 * lat, Max: 9 * lat, Mean: 1.3 * lat}
+				s.Seconds = append(s.Seconds, b)
+				s.Intended += st.rps
+				s.Sent += n
+				ops += n
+				if st.method == "PUT" {
+					writes += n
+				}
+			}
+			for _, ph := range phases {
+				s.Phases = append(s.Phases, summarizeBuckets(s.Seconds, ph))
+			}
+			v.Streams = append(v.Streams, s)
+		}
+		for _, m := range []struct{ name, unit string }{{"cache_hit_ratio", "ratio"}, {"queue_depth", "count"}, {"db_pool_in_use", "count"}} {
+			series := results.Series{Name: m.name, Unit: m.unit}
+			for t := range synthSeconds {
+				series.Points = append(series.Points, results.Point{T: float64(t), V: rng.Float64()})
+			}
+			v.Metrics = append(v.Metrics, series)
+		}
+		v.History = &results.History{
+			Operations: ops, Writes: writes, AckedWrites: writes * 9 / 10, Reads: ops - writes, Keys: 1000, Converged: true,
+		}
+		v.Checks = []results.CheckResult{
+			{Expect: "p99 < 50ms", Variant: name, Stream: "reads", Phase: "after " + fault, Metric: "p99",
+				Observed: v.Streams[0].Phases[3].Latency.P99, Pass: true},
+			{Expect: "lost_writes == 0", Variant: name, Phase: "whole", Metric: "lost_writes", Pass: true},
+		}
+		r.Variants = append(r.Variants, v)
+	}
+	return r
+}
+
+// summarizeBuckets aggregates a phase the simple way: counts add up,
+// percentiles take the worst second (a real run merges histograms).
+func summarizeBuckets(buckets []results.Bucket, ph results.Phase) results.PhaseSummary {
+	ps := results.PhaseSummary{Phase: ph.Name, Codes: map[string]int64{}, Sources: map[string]int64{}}
+	var sumMean float64
+	for _, b := range buckets {
+		if float64(b.T) < ph.StartS || float64(b.T) >= ph.EndS {
+			continue
+		}
+		ps.Requests += b.Requests
+		ps.Successes += b.Successes
+		for k, n := range b.Codes {
+			ps.Codes[k] += n
+		}
+		for k, n := range b.Sources {
+			ps.Sources[k] += n
+		}
+		l := &ps.Latency
+		l.P50, l.P90, l.P99 = math.Max(l.P50, b.Latency.P50), math.Max(l.P90, b.Latency.P90), math.Max(l.P99, b.Latency.P99)
+		l.P999, l.Max = math.Max(l.P999, b.Latency.P999), math.Max(l.Max, b.Latency.Max)
+		sumMean += b.Latency.Mean * float64(b.Requests)
+	}
+	if ps.Requests > 0 {
+		ps.SuccessRatio = float64(ps.Successes) / float64(ps.Requests)
+		ps.Latency.Mean = sumMean / float64(ps.Requests)
+	}
+	secs := ph.EndS - ph.StartS
+	ps.Rate, ps.Throughput = float64(ps.Requests)/secs, float64(ps.Successes)/secs
+	return ps
+}
+
+// requestsIn counts the requests a results.json stands for.
+func requestsIn(r *results.Results) int64 {
+	var n int64
+	for _, v := range r.Variants {
+		for _, s := range v.Streams {
+			n += s.Sent
+		}
+	}
+	return n
+}
+
+// reportPerMillion adds the time per operation scaled to a million
+// requests, and how many requests the input stood for.
+func reportPerMillion(b *testing.B, requests int64) {
+	perOp := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(float64(requests)/1e6, "Mreq")
+	b.ReportMetric(perOp*1e6/float64(requests), "s/1M-req")
+}
+
+// BenchmarkRender1M renders every report (HTML, Markdown, JUnit, bench.txt,
+// charts in SVG and PNG) of a run of about a million requests.
+func BenchmarkRender1M(b *testing.B) {
+	r := syntheticRun(1, 1)
+	dir := b.TempDir()
+	machine := noteLoad(b)
+	for b.Loop() {
+		if err := reports.Render(context.Background(), r, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerMillion(b, requestsIn(r))
+	machine.report(b)
+}
+
+// BenchmarkCompare1M compares two runs of about a million requests each:
+// in memory (compare.Compare and the text table), and as `loadlab compare`
+// does it, from two results.json files on disk.
+func BenchmarkCompare1M(b *testing.B) {
+	base, head := syntheticRun(1, 1), syntheticRun(2, 1.25)
+	requests := requestsIn(base) + requestsIn(head)
+	dir := b.TempDir()
+	baseDir, headDir := filepath.Join(dir, "base"), filepath.Join(dir, "head")
+	if err := results.Write(baseDir, base); err != nil {
+		b.Fatal(err)
+	}
+	if err := results.Write(headDir, head); err != nil {
+		b.Fatal(err)
+	}
+	compareRuns := func(b *testing.B, base, head *results.Results) {
+		rep, err := compare.Compare(base, head)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rep.WriteText(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		if !rep.Regressed() {
+			b.Fatalf("a 25%% slower head was not judged a regression: %s", rep.Summary())
+		}
+	}
+	b.Run("in-memory", func(b *testing.B) {
+		machine := noteLoad(b)
+		for b.Loop() {
+			compareRuns(b, base, head)
+		}
+		reportPerMillion(b, requests)
+		machine.report(b)
+	})
+	b.Run("from-disk", func(b *testing.B) {
+		machine := noteLoad(b)
+		for b.Loop() {
+			bs, err := results.Read(baseDir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs, err := results.Read(headDir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			compareRuns(b, bs, hs)
+		}
+		reportPerMillion(b, requests)
+		machine.report(b)
+	})
+}

@@ -16,34 +16,52 @@ import (
 )
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// First signal: stop gracefully (write what was measured, tear down).
+		// First signal: stop gracefully (write what was measured, tear
+		// down). The cause becomes the reason of the aborted results.
 		sig := <-sigs
 		fmt.Fprintf(os.Stderr, "\nloadlab: %v: stopping; press Ctrl-C again to force\n", sig)
-		cancel()
+		cancel(fmt.Errorf("received %s", signalName(sig)))
 		// Second: remove the lab's containers right away and exit.
 		<-sigs
 		fmt.Fprintln(os.Stderr, "loadlab: forced exit: removing containers")
-		env.Emergency(10 * time.Second)
+		if err := env.Emergency(10 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "loadlab:", err, "(loadlab clean removes what is left)")
+		}
 		os.Exit(130)
 	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	cancel()
+	interrupted := ctx.Err() != nil
+	cancel(nil)
 	if err != nil {
 		var ec exitCode
 		if errors.As(err, &ec) {
 			os.Exit(int(ec))
 		}
 		fmt.Fprintln(os.Stderr, "loadlab:", err)
+		if interrupted { // e.g. stopped while the images were checked
+			os.Exit(130)
+		}
 		var ce codedError
 		if errors.As(err, &ce) {
 			os.Exit(ce.code)
 		}
 		os.Exit(1)
 	}
+}
+
+// signalName names the signals loadlab handles as their users know them.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 // exitCode is an error that only sets the exit status: what went wrong has

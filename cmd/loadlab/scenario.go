@@ -79,6 +79,13 @@ Exit status: 0 all checks passed, 1 a check failed or the run failed,
 			}
 			return runErr
 		}
+		if ctx.Err() != nil {
+			// Stopped after the measurement, while the reports rendered:
+			// the results are complete and stay ok, the reports were
+			// finished, and the exit status says the run was stopped.
+			fmt.Fprintln(stderr, "loadlab: interrupted after the run completed; its results and reports are in", dir)
+			return exitCode(130)
+		}
 		if n := failedChecks(res); n > 0 {
 			fmt.Fprintf(stderr, "loadlab: %d check(s) failed\n", n)
 			return exitCode(1)

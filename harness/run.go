@@ -205,8 +205,14 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		go func() { scheduled <- schedule.Run(faultCtx, start) }()
 	}
 
+	// A target that dies mid-run ends the load at once: the rest would be
+	// requests to nothing.
+	loadCtx, stopLoad := context.WithCancelCause(ctx)
+	defer stopLoad(nil)
+	go watchTarget(loadCtx, e, stopLoad)
+
 	prog := newProgress(r.progress, sc, v.Name, label)
-	loadRes, loadErr := load.Run(ctx, baseURL, sc.Load,
+	loadRes, loadErr := load.Run(loadCtx, baseURL, sc.Load,
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
 		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart))
 	prog.done()
@@ -226,9 +232,15 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	rv.Phases = Phases(rv.DurationS, rv.Faults)
 
 	// A target that died mid-run is a failure worth naming precisely.
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	deadErr := e.Alive(actx, images.Backend)
-	cancel()
+	stopLoad(nil)
+	deadErr := error(nil)
+	if cause := context.Cause(loadCtx); errors.Is(cause, errTargetDied) {
+		deadErr = cause
+	} else {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		deadErr = e.Alive(actx, images.Backend)
+		cancel()
+	}
 
 	// Settle: wait, at most Settle, until the store holds every acked write.
 	// The scraper goes on meanwhile, so the queue draining shows in the charts.
@@ -277,6 +289,30 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		return rv, fmt.Errorf("harness: history: %w", ferr)
 	}
 	return rv, ctx.Err()
+}
+
+// errTargetDied is the cause that ends a load whose target died.
+var errTargetDied = errors.New("the target container died")
+
+// watchTarget checks every second that the target container still runs,
+// and stops the load with errTargetDied when it does not.
+func watchTarget(ctx context.Context, e *env.Env, stop context.CancelCauseFunc) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := e.Alive(actx, images.Backend)
+			cancel()
+			if errors.Is(err, env.ErrNotRunning) && ctx.Err() == nil {
+				stop(fmt.Errorf("%w: %w", errTargetDied, err))
+				return
+			}
+		}
+	}
 }
 
 // Phases derives the named windows of a variant from its faults' actual

@@ -277,6 +277,10 @@ func (e *Env) Container(role string) testcontainers.Container {
 	return e.containers[role]
 }
 
+// ErrNotRunning is wrapped by Alive's error when the container stopped
+// (as opposed to Docker not answering).
+var ErrNotRunning = errors.New("not running")
+
 // Alive reports an error when a role's container is no longer running
 // (the target died mid-run).
 func (e *Env) Alive(ctx context.Context, role string) error {
@@ -289,7 +293,7 @@ func (e *Env) Alive(ctx context.Context, role string) error {
 		return fmt.Errorf("env: %s state: %w", role, err)
 	}
 	if !st.Running {
-		return fmt.Errorf("env: %s container is %s (exit code %d)", role, st.Status, st.ExitCode)
+		return fmt.Errorf("env: %s container is %s (exit code %d): %w", role, st.Status, st.ExitCode, ErrNotRunning)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,8 +20,11 @@ type rssSample struct {
 	rss int64
 }
 
-// sampleRSS records the RSS every interval until done closes.
-func sampleRSS(interval time.Duration, t0 time.Time, done <-chan struct{}) []rssSample {
+// sampleRSS records the RSS every interval until done closes. With live
+// set it also prints each sample to stderr at once: a benchmark's log is
+// only printed when it ends, and a long soak that dies should still leave
+// its series behind.
+func sampleRSS(interval time.Duration, t0 time.Time, done <-chan struct{}, live bool) []rssSample {
 	var out []rssSample
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -31,6 +35,9 @@ func sampleRSS(interval time.Duration, t0 time.Time, done <-chan struct{}) []rss
 		case now := <-tick.C:
 			if rss, err := rssBytes(); err == nil {
 				out = append(out, rssSample{now.Sub(t0), rss})
+				if live {
+					fmt.Fprintf(os.Stderr, "soak: %4.0fs RSS %.1f MB\n", now.Sub(t0).Seconds(), float64(rss)/mb)
+				}
 			}
 		}
 	}
@@ -92,7 +99,7 @@ func BenchmarkSoak(b *testing.B) {
 		done := make(chan struct{})
 		var wg sync.WaitGroup
 		r = runEngine(b, base, reads(soakRate, 0), soakDuration, load.WithOnStart(func(t0 time.Time) {
-			wg.Go(func() { samples = sampleRSS(interval, t0, done) })
+			wg.Go(func() { samples = sampleRSS(interval, t0, done, soakDuration >= 5*time.Minute) })
 		}))
 		close(done)
 		wg.Wait()

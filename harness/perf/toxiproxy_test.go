@@ -30,6 +30,9 @@ func newToxiLab(tb testing.TB, targetURL string) *toxiLab {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// The bandwidth toxic logs through zerolog's global logger at trace
+	// level on every interruption; in a test binary that is only noise.
+	zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	srv := toxiserver.NewServer(toxiserver.NewMetricsContainer(nil), zerolog.Nop())
 	api := httptest.NewServer(srv.Routes())
 	tb.Cleanup(func() {

@@ -35,8 +35,9 @@ up: images ## bring the lab up until Ctrl-C
 scenario: images ## run a scenario: make scenario name=partition [quick=1] [long=1] [out=results]
 	$(BIN)/loadlab run $(scenario_flags) $(name)
 
-test: images ## run every test (needs Docker; LOADLAB_REQUIRE_DOCKER=1 turns skips into failures)
-	$(GO) test -count=1 -timeout 14m ./...
+test: images ## run every test, then fuzz briefly (needs Docker; LOADLAB_REQUIRE_DOCKER=1 turns skips into failures)
+	$(GO) test -count=1 -timeout 13m ./...
+	$(MAKE) --no-print-directory fuzz fuzztime=10s
 
 test-short: ## unit tests only, no containers
 	$(GO) test -short -count=1 ./...
@@ -44,9 +45,10 @@ test-short: ## unit tests only, no containers
 bench: images ## run the benchmarks (results go to docs/PERFORMANCE.md by hand)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./... | tee $(BIN)/bench.txt
 
-fuzz: ## fuzz the scenario parser and the results decoder briefly
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./scenarios
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 20s ./reports/compare
+fuzztime ?= 20s
+fuzz: ## fuzz the scenario parser and the results decoder: make fuzz [fuzztime=20s]
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(fuzztime) -fuzzminimizetime 5s ./scenarios
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(fuzztime) -fuzzminimizetime 5s ./reports/compare
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

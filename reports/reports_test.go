@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/loadlab/loadlab/reports/results"
+	"github.com/loadlab/loadlab/reports/results/resultstest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/results.json from fixture() and the golden files from it")
@@ -407,7 +408,7 @@ func synthetic(nv, ns, secs int, rps int64) *results.Results {
 				b.T, b.Requests, b.Successes = t, rps, rps-int64(t%3)
 				st.Seconds[t] = b
 			}
-			st.Phases = []results.PhaseSummary{summarize(st.Seconds, vr.Phases[0])}
+			st.Phases = []results.PhaseSummary{resultstest.Summarize(st.Seconds, vr.Phases[0])}
 			vr.Streams = append(vr.Streams, st)
 		}
 		r.Variants = append(r.Variants, vr)

@@ -20,6 +20,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/rs/zerolog"
 
+	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
 )
@@ -547,7 +548,7 @@ func TestControlPlaneLatencyUnderLoad(t *testing.T) {
 	}()
 	stallDone := make(chan struct{})
 	stall := make(chan time.Duration, 1)
-	go func() { stall <- worstStall(stallDone) }()
+	go func() { stall <- labtest.WorstStall(stallDone) }()
 	loaded := addRemove(20, 50*time.Millisecond)
 	close(stallDone)
 	<-loadDone
@@ -575,26 +576,6 @@ func TestControlPlaneLatencyUnderLoad(t *testing.T) {
 		t.Logf("machine too busy to judge every call; checking p90 < %s and max < 1s", bound)
 		if p90 > bound || worst > time.Second {
 			t.Errorf("control-plane calls under load: p90 %s, max %s", p90, worst)
-		}
-	}
-}
-
-// worstStall measures, until done closes, the longest time this process
-// was not scheduled beyond a 5 ms tick: on a shared machine other
-// processes can freeze ours, and that is not toxiproxy's latency.
-func worstStall(done <-chan struct{}) time.Duration {
-	const tick = 5 * time.Millisecond
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	var worst time.Duration
-	last := time.Now()
-	for {
-		select {
-		case <-done:
-			return worst
-		case now := <-ticker.C:
-			worst = max(worst, now.Sub(last)-tick)
-			last = now
 		}
 	}
 }

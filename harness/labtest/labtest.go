@@ -112,3 +112,24 @@ func Eventually(t testing.TB, timeout, interval time.Duration, cond func() (done
 		}
 	}
 }
+
+// WorstStall measures, until done closes, the longest time this process
+// was not scheduled beyond a 5 ms tick. On a shared machine other processes
+// can freeze ours, and a test that times something under load uses this to
+// tell that apart from the latency it measures.
+func WorstStall(done <-chan struct{}) time.Duration {
+	const tick = 5 * time.Millisecond
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	var worst time.Duration
+	last := time.Now()
+	for {
+		select {
+		case <-done:
+			return worst
+		case now := <-ticker.C:
+			worst = max(worst, now.Sub(last)-tick)
+			last = now
+		}
+	}
+}

@@ -15,11 +15,14 @@
 //	                 (coordinated-omission safe) and late sends are counted
 //	             ──▶ per-second buckets (counts, codes, error classes,
 //	                 X-Source, a sparse HdrHistogram of latency)
-//	             ──▶ one history.Op per request for the Jepsen-style checks
+//	             ──▶ one history.Op per request for the Jepsen-style checks,
+//	                 spooled to an unlinked temporary file as it grows
 //
 // Memory grows with the run's length in seconds (one bucket per stream and
-// second, its histogram sparse), not with its request count; the op history,
-// one small history.Op per request, is the one deliberate exception.
+// second, its histogram sparse), not with its request count. The op history
+// is the one record per request; it stays on disk while the load runs and
+// is read back into Result.Ops at the end, so a long run's memory stays
+// flat until the checks need the ops.
 //
 // The generator reports its own limits (late sends, worker cap, peak
 // concurrency) so that a report never blames the target for what the load

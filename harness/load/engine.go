@@ -41,7 +41,7 @@ type StreamResult struct {
 type Health struct {
 	Intended    int64         // hits the schedule placed before the end of the run
 	Sent        int64         // requests sent (each has a result and an op)
-	LateSends   int64         // sent more than 1 ms after their intended time
+	LateSends   int64         // sent more than lateThreshold (10 ms) after their intended time
 	MaxLate     time.Duration // worst lateness
 	PeakWorkers int           // concurrent requests at peak
 	WorkerLimit int           // the cap on concurrent requests
@@ -74,6 +74,9 @@ func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts .
 	for i, st := range streams {
 		g, err := newGenerator(i, st, base, &cfg)
 		if err != nil {
+			for _, g := range gens[:i] {
+				_ = g.ops.Close()
+			}
 			return nil, fmt.Errorf("load: stream %q: %w", st.Name, err)
 		}
 		gens[i] = g
@@ -183,7 +186,7 @@ func assemble(t0 time.Time, ran time.Duration, gens []*generator, logger *slog.L
 	nsec := int(math.Ceil(ran.Seconds()))
 	total := 0
 	for _, g := range gens {
-		total += len(g.ops)
+		total += g.ops.Len()
 	}
 	r.Ops = make([]history.Op, 0, total)
 	for i, g := range gens {
@@ -195,8 +198,10 @@ func assemble(t0 time.Time, ran time.Duration, gens []*generator, logger *slog.L
 				"late", sr.Health.LateSends, "max_late", sr.Health.MaxLate,
 				"peak_workers", sr.Health.PeakWorkers, "worker_limit", sr.Health.WorkerLimit)
 		}
-		r.Ops = append(r.Ops, g.ops...)
-		g.ops = nil
+		var err error
+		if r.Ops, err = g.ops.ReadAll(r.Ops); err != nil {
+			logger.Error("load: op history incomplete", "stream", sr.Stream.Name, "err", err)
+		}
 	}
 	slices.SortStableFunc(r.Ops, func(a, b history.Op) int { return cmp.Compare(a.InvokeNs, b.InvokeNs) })
 	return r

@@ -49,7 +49,7 @@ type generator struct {
 
 	// Owned by the collector goroutine until it returns.
 	seconds []second
-	ops     []history.Op
+	ops     *history.Spool // one op per request, on disk as it grows
 	maxLate time.Duration
 	began   time.Time
 	offset  time.Duration // began - T0
@@ -115,10 +115,11 @@ func newGenerator(index int, st scenarios.Stream, base string, cfg *config) (*ge
 		vegeta.MaxBody(0), // headers carry what the history needs
 	)
 
-	// A few percent above the schedule so the op history rarely regrows.
-	want := g.pacer.Scheduled(cfg.duration)
-	g.ops = make([]history.Op, 0, min(want+want/32+16, 1<<24))
 	g.seconds = make([]second, int(math.Ceil(cfg.duration.Seconds())))
+	g.ops = history.NewSpool(cfg.spoolDir) // last: nothing after it can fail
+	if err := g.ops.Err(); err != nil {
+		cfg.logger.Warn("load: op history kept in memory", "stream", st.Name, "err", err)
+	}
 	return g, nil
 }
 
@@ -234,7 +235,7 @@ func (g *generator) record(r *vegeta.Result) {
 		g.seconds[sec].record(code, class, src, success, late, sentAt+r.Latency-intended)
 	}
 
-	g.ops = append(g.ops, history.Op{
+	g.ops.Append(history.Op{
 		InvokeNs:   int64(invoke),
 		CompleteNs: int64(invoke + r.Latency),
 		Version:    version,
@@ -275,7 +276,7 @@ func (g *generator) finish(ran time.Duration, nsec int) *StreamResult {
 	}
 	sr := &StreamResult{Index: g.index, Stream: g.stream, seconds: g.seconds[:nsec:nsec]}
 	h := &sr.Health
-	h.Sent = int64(len(g.ops))
+	h.Sent = int64(g.ops.Len())
 	// A hit dispatched while the run was being stopped was scheduled too.
 	upTo := ran - g.offset // the attack started offset after T0
 	if ran >= g.pacer.Duration() {

@@ -25,6 +25,7 @@ type config struct {
 	logger      *slog.Logger
 	allowRemote bool
 	onStart     func(time.Time)
+	spoolDir    string
 }
 
 func defaultConfig() config {
@@ -74,11 +75,16 @@ func WithAllowRemote() Option { return func(c *config) { c.allowRemote = true } 
 // runs on Run's goroutine and must return quickly.
 func WithOnStart(fn func(t0 time.Time)) Option { return func(c *config) { c.onStart = fn } }
 
+// WithSpoolDir sets where the op history is spooled while the load runs
+// (default os.TempDir()). The files are unlinked as soon as they are
+// created.
+func WithSpoolDir(dir string) Option { return func(c *config) { c.spoolDir = dir } }
+
 // Progress is a snapshot of a running load, summed over all streams.
 type Progress struct {
 	Elapsed     time.Duration // since T0
 	Sent        int64         // requests handed to the transport so far
 	Errors      int64         // completed requests that did not succeed
 	CurrentRate float64       // requests sent per second over the last interval
-	LateSends   int64         // requests sent more than 1 ms after their intended time
+	LateSends   int64         // requests sent more than lateThreshold (10 ms) after their intended time
 }

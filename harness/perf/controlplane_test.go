@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loadlab/loadlab/harness/faults"
+	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/scenarios"
 )
@@ -59,12 +60,12 @@ func controlFaults(from, until time.Duration) []scenarios.Fault {
 
 // runControl applies each fault through faults.Schedule, the harness's own
 // path with a deadline on every call, and collects the latencies.
-func runControl(tb testing.TB, lab *toxiLab, fs []scenarios.Fault, t0 time.Time) (lat []time.Duration, errs []string) {
-	tb.Helper()
+// It runs on its own goroutine, so it reports problems instead of failing.
+func runControl(lab *toxiLab, fs []scenarios.Fault, t0 time.Time) (lat []time.Duration, errs []string) {
 	s, err := faults.NewSchedule(lab.client, lab.proxies, fs,
 		faults.WithActionTimeout(controlTimeout), faults.WithLogger(discardLogger))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, []string{err.Error()}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -92,15 +93,15 @@ func controlPlaneUnderLoad(tb testing.TB, window time.Duration) controlOutcome {
 
 	var o controlOutcome
 	var idleErrs []string
-	o.idle, idleErrs = runControl(tb, lab, controlFaults(0, 8*controlEvery), time.Now())
+	o.idle, idleErrs = runControl(lab, controlFaults(0, 8*controlEvery), time.Now())
 	o.errors = append(o.errors, idleErrs...)
 
 	var wg sync.WaitGroup
 	var loadedErrs []string
 	stallDone := make(chan struct{})
 	o.load = runEngine(tb, lab.proxyURL, reads(controlRate, controlWorkers), window, load.WithOnStart(func(t0 time.Time) {
-		wg.Go(func() { o.stalled = worstStall(stallDone) })
-		wg.Go(func() { o.loaded, loadedErrs = runControl(tb, lab, controlFaults(time.Second, window-time.Second), t0) })
+		wg.Go(func() { o.stalled = labtest.WorstStall(stallDone) })
+		wg.Go(func() { o.loaded, loadedErrs = runControl(lab, controlFaults(time.Second, window-time.Second), t0) })
 	}))
 	close(stallDone)
 	wg.Wait()
@@ -176,6 +177,9 @@ func TestControlPlaneUnderLoad(t *testing.T) {
 // without load, or the generator sent less than 95% of its schedule.
 func (o controlOutcome) starved() bool {
 	h := o.load.health
+	if len(o.idle) == 0 || h.Intended == 0 {
+		return true
+	}
 	return o.stalled >= 20*time.Millisecond || o.idle[len(o.idle)-1] >= controlBound/4 || h.Sent*100 < h.Intended*95
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/labtest"
 )
@@ -15,6 +17,9 @@ import (
 // images first if they are missing; that time is not counted. Without
 // Docker it skips (fails under LOADLAB_REQUIRE_DOCKER=1).
 func BenchmarkEnvStartWarm(b *testing.B) {
+	// testcontainers logs to stdout, which would split benchmark result
+	// lines and break benchstat.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	set := labtest.Images(b)
 	machine := noteLoad(b)
 	var up, down time.Duration

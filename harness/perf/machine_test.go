@@ -160,24 +160,3 @@ func slope(xs, ys []float64) float64 {
 	}
 	return num / den
 }
-
-// worstStall measures, until done closes, the longest time this process
-// was not scheduled beyond a 5 ms tick: on a shared machine other
-// processes can freeze ours, and that is not the latency of what we
-// measure. It is the idea of harness/faults' control-plane test.
-func worstStall(done <-chan struct{}) time.Duration {
-	const tick = 5 * time.Millisecond
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	var worst time.Duration
-	last := time.Now()
-	for {
-		select {
-		case <-done:
-			return worst
-		case now := <-ticker.C:
-			worst = max(worst, now.Sub(last)-tick)
-			last = now
-		}
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/loadlab/loadlab/reports"
 	"github.com/loadlab/loadlab/reports/compare"
 	"github.com/loadlab/loadlab/reports/results"
+	"github.com/loadlab/loadlab/reports/results/resultstest"
 )
 
 // synthetic run shape: 2 variants × 600 s × (600 + 200 + 50) req/s, about
@@ -102,7 +102,7 @@ func syntheticRun(seed uint64, latencyScale float64) *results.Results {
 				}
 			}
 			for _, ph := range phases {
-				s.Phases = append(s.Phases, summarizeBuckets(s.Seconds, ph))
+				s.Phases = append(s.Phases, resultstest.Summarize(s.Seconds, ph))
 			}
 			v.Streams = append(v.Streams, s)
 		}
@@ -124,37 +124,6 @@ func syntheticRun(seed uint64, latencyScale float64) *results.Results {
 		r.Variants = append(r.Variants, v)
 	}
 	return r
-}
-
-// summarizeBuckets aggregates a phase the simple way: counts add up,
-// percentiles take the worst second (a real run merges histograms).
-func summarizeBuckets(buckets []results.Bucket, ph results.Phase) results.PhaseSummary {
-	ps := results.PhaseSummary{Phase: ph.Name, Codes: map[string]int64{}, Sources: map[string]int64{}}
-	var sumMean float64
-	for _, b := range buckets {
-		if float64(b.T) < ph.StartS || float64(b.T) >= ph.EndS {
-			continue
-		}
-		ps.Requests += b.Requests
-		ps.Successes += b.Successes
-		for k, n := range b.Codes {
-			ps.Codes[k] += n
-		}
-		for k, n := range b.Sources {
-			ps.Sources[k] += n
-		}
-		l := &ps.Latency
-		l.P50, l.P90, l.P99 = math.Max(l.P50, b.Latency.P50), math.Max(l.P90, b.Latency.P90), math.Max(l.P99, b.Latency.P99)
-		l.P999, l.Max = math.Max(l.P999, b.Latency.P999), math.Max(l.Max, b.Latency.Max)
-		sumMean += b.Latency.Mean * float64(b.Requests)
-	}
-	if ps.Requests > 0 {
-		ps.SuccessRatio = float64(ps.Successes) / float64(ps.Requests)
-		ps.Latency.Mean = sumMean / float64(ps.Requests)
-	}
-	secs := ph.EndS - ph.StartS
-	ps.Rate, ps.Throughput = float64(ps.Requests)/secs, float64(ps.Successes)/secs
-	return ps
 }
 
 // requestsIn counts the requests a results.json stands for.

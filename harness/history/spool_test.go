@@ -68,8 +68,8 @@ func TestSpoolFallsBackToMemory(t *testing.T) {
 }
 
 // TestSpoolWriteFailureKeepsOps: when writing fails midway (here the file
-// becomes read-only under the spool), what was written and what was not both come
-// back.
+// becomes read-only under the spool), what was written and what was not
+// both come back.
 func TestSpoolWriteFailureKeepsOps(t *testing.T) {
 	want := spoolOps(3 * spoolChunk)
 	s := NewSpool(t.TempDir())

@@ -185,11 +185,16 @@ func TestRunRamp(t *testing.T) {
 
 // TestRunKeys checks the keys on the wire: the server sees exactly the keys
 // the ops record, a hot distribution concentrates, and a seed reproduces.
+// The first run sends about 5000 requests, more than one chunk of the op
+// history's spool, so the ops also make the round trip through its file.
 func TestRunKeys(t *testing.T) {
 	srv := newKeyServer(t, nil)
-	s := reads(200)
+	s := reads(2500)
 	s.Keys = scenarios.Keys{Count: 50, Distribution: "hot", HotFraction: 0.9, HotKeys: 1}
-	res := run(t, srv.URL, []scenarios.Stream{s}, WithDuration(time.Second), WithSeed(7))
+	res := run(t, srv.URL, []scenarios.Stream{s}, WithDuration(2*time.Second), WithSeed(7))
+	if len(res.Ops) != int(res.ByStream[0].Health.Sent) {
+		t.Errorf("%d ops for %d requests", len(res.Ops), res.ByStream[0].Health.Sent)
+	}
 
 	fromOps := map[string]int{}
 	for _, op := range res.Ops {

@@ -116,7 +116,7 @@ func newGenerator(index int, st scenarios.Stream, base string, cfg *config) (*ge
 	)
 
 	g.seconds = make([]second, int(math.Ceil(cfg.duration.Seconds())))
-	g.ops = history.NewSpool(cfg.spoolDir) // last: nothing after it can fail
+	g.ops = history.NewSpool("") // in os.TempDir(); last: nothing after it can fail
 	if err := g.ops.Err(); err != nil {
 		cfg.logger.Warn("load: op history kept in memory", "stream", st.Name, "err", err)
 	}

@@ -25,7 +25,6 @@ type config struct {
 	logger      *slog.Logger
 	allowRemote bool
 	onStart     func(time.Time)
-	spoolDir    string
 }
 
 func defaultConfig() config {
@@ -74,11 +73,6 @@ func WithAllowRemote() Option { return func(c *config) { c.allowRemote = true } 
 // stream starts, so that a fault schedule can share the load's clock. It
 // runs on Run's goroutine and must return quickly.
 func WithOnStart(fn func(t0 time.Time)) Option { return func(c *config) { c.onStart = fn } }
-
-// WithSpoolDir sets where the op history is spooled while the load runs
-// (default os.TempDir()). The files are unlinked as soon as they are
-// created.
-func WithSpoolDir(dir string) Option { return func(c *config) { c.spoolDir = dir } }
 
 // Progress is a snapshot of a running load, summed over all streams.
 type Progress struct {

@@ -221,7 +221,26 @@ func Ensure(ctx context.Context, s Set, opts ...Option) ([]Report, error) {
 	if err := g.Wait(); err != nil {
 		return reports, err
 	}
+	b.pruneReplaced(ctx)
 	return reports, nil
+}
+
+// pruneReplaced removes the lab's images that a rebuild left untagged, so
+// that each change of a recipe does not leave its old image behind (the
+// Debian ones are 370 MB). Docker keeps any image a container still uses,
+// and the filter keeps it to images labelled as the lab's. Failing costs
+// only disk, so it is logged, not returned.
+func (b *builder) pruneReplaced(ctx context.Context) {
+	res, err := b.docker.ImagePrune(ctx, client.ImagePruneOptions{
+		Filters: make(client.Filters).Add("dangling", "true").Add("label", LabelLab+"=true"),
+	})
+	if err != nil {
+		b.log.Warn("images: could not remove replaced images", "err", err)
+		return
+	}
+	if n := len(res.Report.ImagesDeleted); n > 0 {
+		b.log.Debug("images: removed replaced images", "layers", n, "reclaimed_bytes", res.Report.SpaceReclaimed)
+	}
 }
 
 func (b *builder) ensure(ctx context.Context, role string) (id string, built bool, err error) {

@@ -22,6 +22,9 @@
 //   - BenchmarkSoak: the harness's RSS over a long run at 3k req/s
 //     (LOADLAB_BENCH_SOAK, default 60s; the figure is 10m).
 //   - BenchmarkEnvStartWarm: env.Up and Down with the images present.
+//   - BenchmarkEnvStartCold (LOADLAB_BENCH_COLD=1): every image rebuilt
+//     from nothing, then the first env.Up, against a warm one in the same
+//     run.
 //   - BenchmarkRender1M, BenchmarkCompare1M: reports and compare over
 //     synthetic results of about a million requests.
 //   - BenchmarkHistoryCheck1M: history.Check throughput.
@@ -31,6 +34,6 @@
 // Settings, all optional: LOADLAB_BENCH_WINDOW (load window of the
 // generator benchmarks, default 5s), LOADLAB_BENCH_CONNS (connections or
 // workers of every generator, default 64), LOADLAB_BENCH_SOAK and
-// LOADLAB_BENCH_SOAK_RATE, LOADLAB_BENCH_NO_INSTALL=1 (never install vegeta
+// LOADLAB_BENCH_SOAK_RATE, LOADLAB_BENCH_COLD=1, LOADLAB_BENCH_NO_INSTALL=1 (never install vegeta
 // or wrk; their parts are then skipped when missing).
 package perf

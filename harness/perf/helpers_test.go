@@ -61,7 +61,7 @@ func TestSlopeAndSoakStats(t *testing.T) {
 		samples = append(samples, rssSample{time.Duration(i) * time.Minute, int64(rss * mb)})
 	}
 	f := soakStats(80*mb, samples, 2*time.Minute)
-	if f.start != 80 || f.peak != 500 || f.end != 190 || math.Abs(f.slope-10) > 1e-9 {
+	if f.start != 80 || f.peak != 500 || f.end != 190 || f.warm != 120 || math.Abs(f.slope-10) > 1e-9 {
 		t.Errorf("soak stats %+v", f)
 	}
 }

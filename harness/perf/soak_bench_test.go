@@ -44,6 +44,7 @@ func sampleRSS(interval time.Duration, t0 time.Time, done <-chan struct{}, live 
 // soakFigures are what BenchmarkSoak reports, in MB and MB/minute.
 type soakFigures struct {
 	start, peak, end float64 // RSS before the load, at peak and at the last sample during the load
+	warm             float64 // RSS at the first sample after warm-up
 	slope            float64 // least-squares slope after warm-up
 }
 
@@ -57,6 +58,9 @@ func soakStats(before int64, samples []rssSample, warmup time.Duration) soakFigu
 		f.peak = max(f.peak, v)
 		f.end = v
 		if s.at >= warmup {
+			if xs == nil {
+				f.warm = v
+			}
 			xs = append(xs, s.at.Minutes())
 			ys = append(ys, v)
 		}
@@ -111,6 +115,10 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(fig.end, "end-MB-rss")
 	b.ReportMetric(float64(after)/mb, "after-MB-rss")
 	b.ReportMetric(fig.slope, "slope-MB/min")
+	if fig.warm > 0 {
+		// Flat is 1: RSS at the end of the load over RSS once warmed up.
+		b.ReportMetric(fig.end/fig.warm, "end/warm-rss")
+	}
 	b.ReportMetric(achieved/float64(soakRate), "ratio")
 	b.ReportMetric(r.cpu.Seconds()/r.elapsed.Seconds(), "cpu-cores")
 	b.ReportMetric(float64(r.health.PeakWorkers), "peak-workers")

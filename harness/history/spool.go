@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"slices"
 )
 
 // spoolChunk is how many ops a Spool holds in memory before writing them
@@ -81,13 +80,12 @@ func (s *Spool) flush() {
 }
 
 // ReadAll appends every op to dst, in the order they were appended, and
-// closes the spool. On a read error it returns what it could read with the
+// closes the spool; size dst with Len to read without regrowing. On a read error it returns what it could read with the
 // error.
 func (s *Spool) ReadAll(dst []Op) ([]Op, error) {
 	defer s.Close()
 	var readErr error
 	if s.file != nil && s.flushed > 0 {
-		dst = slices.Grow(dst, s.Len())
 		buf := make([]byte, spoolChunk*opSize)
 		for off, end := int64(0), int64(s.flushed)*opSize; off < end; {
 			n := min(int64(len(buf)), end-off)

@@ -61,16 +61,23 @@ func buildScratch(t *testing.T, docker *client.Client, ref string, labels map[st
 	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
 		t.Fatal(err)
 	}
-	tw.Write(dockerfile)
-	tw.Close()
+	if _, err := tw.Write(dockerfile); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	res, err := docker.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{ref}, Labels: labels, Remove: true})
 	if err != nil {
 		t.Fatalf("build %s: %v", ref, err)
 	}
 	var out bytes.Buffer
-	out.ReadFrom(res.Body)
+	_, rerr := out.ReadFrom(res.Body)
 	res.Body.Close()
+	if rerr != nil {
+		t.Fatalf("build %s: %v", ref, rerr)
+	}
 	img, err := docker.ImageInspect(ctx, ref)
 	if err != nil {
 		t.Fatalf("build %s: %v\n%s", ref, err, out.String())

@@ -36,7 +36,7 @@ func TestEnsureRemovesReplacedImages(t *testing.T) {
 	buildScratch(t, docker, theirs, map[string]string{"v": "new"})
 	t.Cleanup(func() {
 		for _, ref := range []string{ours, theirs, theirsOld} {
-			_, _ = docker.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true})
+			_, _ = docker.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
 

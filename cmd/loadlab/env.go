@@ -63,7 +63,7 @@ func ensureImages(ctx context.Context, s images.Set, stderr io.Writer, force boo
 		switch {
 		case r.Built:
 			state = "built in " + r.Elapsed.Round(100*time.Millisecond).String()
-		case !images.Local(r.Ref) || r.Ref != images.Default.Ref(r.Role):
+		case !images.Builds(r.Role, r.Ref):
 			state = "external (pulled by Docker if missing)"
 		}
 		id := r.ID

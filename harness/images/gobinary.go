@@ -50,8 +50,7 @@ ENTRYPOINT ["/backend"]
 // ensureGo builds the recipe's binary (a no-op for the Go build cache when
 // nothing changed) and rebuilds the image only when the binary or the
 // Dockerfile differ from what the image was built from.
-func (b *builder) ensureGo(ctx context.Context, r goRecipe) (string, bool, error) {
-	ref := Default.Ref(r.role)
+func (b *builder) ensureGo(ctx context.Context, r goRecipe, ref string) (string, bool, error) {
 	src, err := b.sourceDir()
 	if err != nil {
 		// Without the source tree an existing image is used as it is.
@@ -61,7 +60,9 @@ func (b *builder) ensureGo(ctx context.Context, r goRecipe) (string, bool, error
 		}
 		return "", false, fmt.Errorf("images: build %s: %w", ref, err)
 	}
-	bin := filepath.Join(b.cacheDir, "bin", r.binary)
+	// One binary per image: two tags of the backend built at once (two work
+	// trees, or base and head of an A/B gate) must not share an output file.
+	bin := filepath.Join(b.cacheDir, "bin", r.binary+"-"+hashOf([]byte(ref), []byte(src)))
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, r.pkg)
 	cmd.Dir = src

@@ -124,14 +124,19 @@ func (s *Set) ref(role string) *string {
 	panic("images: unknown role " + role)
 }
 
-// Local reports whether ref is one of the images this package builds.
-func Local(ref string) bool {
-	for _, role := range Roles() {
-		if ref == Default.Ref(role) {
-			return true
-		}
+// BackendRepo is the repository of locally built backend images. Any tag in
+// it is built from the source tree (loadlab/backend:dev by default; another
+// tag names another build, e.g. of another commit or work tree, so that two
+// builds of the backend can exist side by side).
+const BackendRepo = "loadlab/backend"
+
+// Builds reports whether Ensure builds the image of role named ref (rather
+// than leaving it to Docker to pull).
+func Builds(role, ref string) bool {
+	if role == Backend {
+		return strings.HasPrefix(ref, BackendRepo+":")
 	}
-	return false
+	return ref == Default.Ref(role)
 }
 
 // Option configures Ensure.
@@ -205,13 +210,13 @@ func Ensure(ctx context.Context, s Set, opts ...Option) ([]Report, error) {
 	for i, role := range Roles() {
 		ref := s.Ref(role)
 		reports[i] = Report{Role: role, Ref: ref}
-		if !Local(ref) || ref != Default.Ref(role) {
+		if !Builds(role, ref) {
 			// Not ours: use it as it is (testcontainers pulls it if missing).
 			continue
 		}
 		g.Go(func() error {
 			start := time.Now()
-			id, built, err := b.ensure(gctx, role)
+			id, built, err := b.ensure(gctx, role, ref)
 			mu.Lock()
 			reports[i].ID, reports[i].Built, reports[i].Elapsed = id, built, time.Since(start)
 			mu.Unlock()
@@ -243,14 +248,14 @@ func (b *builder) pruneReplaced(ctx context.Context) {
 	}
 }
 
-func (b *builder) ensure(ctx context.Context, role string) (id string, built bool, err error) {
+func (b *builder) ensure(ctx context.Context, role, ref string) (id string, built bool, err error) {
 	switch role {
 	case Postgres, Redis:
 		return b.ensureDebian(ctx, role)
 	case Toxiproxy:
-		return b.ensureGo(ctx, toxiproxyRecipe)
+		return b.ensureGo(ctx, toxiproxyRecipe, ref)
 	case Backend:
-		return b.ensureGo(ctx, backendRecipe)
+		return b.ensureGo(ctx, backendRecipe, ref)
 	}
 	return "", false, fmt.Errorf("images: unknown role %q", role)
 }

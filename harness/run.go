@@ -1,11 +1,10 @@
-// Package harness runs scenarios: for each variant it brings a fresh
-// environment up, drives the load streams while the fault schedule breaks
-// links and the scraper records the target's metrics, lets the system
-// settle, checks the history of operations against the store, evaluates the
-// scenario's checks and tears the environment down.
+// Package harness runs scenarios. Run is a sequence of stages, each a
+// function of its own:
 //
-//	scenario ──Run──▶ per variant: env.Up → load ∥ faults ∥ metrics → settle → history → checks → env.Down
-//	         ──────▶ results.Results (written by the caller with the reports)
+//	Run ─▶ environment (env.Up … env.Down) ─▶ variant pipeline, given a ready *env.Env:
+//	         seed ─▶ drive (load ∥ faults ∥ scrape ∥ target watch) ─▶ settle ─▶ final state
+//	         ─▶ analyse (pure: what was measured → results.Variant) ─▶ judge (checks)
+//	    ─▶ results.Results (written by the caller with the reports)
 //
 // Run always returns what it measured: an interrupted or failed run yields
 // a Results marked aborted or failed, never nothing.
@@ -18,18 +17,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"maps"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/loadlab/loadlab/harness/checks"
 	"github.com/loadlab/loadlab/harness/env"
-	"github.com/loadlab/loadlab/harness/faults"
-	"github.com/loadlab/loadlab/harness/history"
 	"github.com/loadlab/loadlab/harness/images"
-	"github.com/loadlab/loadlab/harness/load"
-	"github.com/loadlab/loadlab/harness/metrics"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
 	"github.com/moby/moby/client"
@@ -81,7 +77,31 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 	if sc.Target.Image != "" {
 		r.images.Backend = sc.Target.Image
 	}
-	res := &results.Results{
+	res := r.header(ctx, sc)
+	variants, err := pick(sc, r.only)
+	if err != nil {
+		return res, err
+	}
+	var runErr error
+	for i, v := range variants {
+		if ctx.Err() != nil {
+			break
+		}
+		label := fmt.Sprintf("%d/%d", i+1, len(variants))
+		r.log.Info("variant", "scenario", sc.Name, "variant", v.Name, "n", label)
+		rv, err := r.inEnvironment(ctx, sc, v, label, res)
+		res.Variants = append(res.Variants, rv)
+		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	return res, finish(ctx, res, runErr)
+}
+
+// header is the part of the results known before anything runs.
+func (r *runner) header(ctx context.Context, sc *scenarios.Scenario) *results.Results {
+	return &results.Results{
 		SchemaVersion: results.SchemaVersion,
 		Scenario: results.ScenarioInfo{
 			Name: sc.Name, Description: sc.Description, Teaches: sc.Teaches, File: sc.File,
@@ -92,33 +112,27 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 		StartedAt:   time.Now().UTC(),
 		Environment: r.environment(ctx),
 	}
-	variants := sc.Variants
-	if len(r.only) > 0 {
-		variants = nil
-		for _, v := range sc.Variants {
-			for _, name := range r.only {
-				if v.Name == name {
-					variants = append(variants, v)
-				}
-			}
-		}
-		if len(variants) == 0 {
-			return res, fmt.Errorf("harness: no variant named %s in %s", strings.Join(r.only, ", "), sc.Name)
+}
+
+// pick returns the variants named in only, or all of them.
+func pick(sc *scenarios.Scenario, only []string) ([]scenarios.Variant, error) {
+	if len(only) == 0 {
+		return sc.Variants, nil
+	}
+	var variants []scenarios.Variant
+	for _, v := range sc.Variants {
+		if slices.Contains(only, v.Name) {
+			variants = append(variants, v)
 		}
 	}
-	var runErr error
-	for i, v := range variants {
-		if ctx.Err() != nil {
-			break
-		}
-		r.log.Info("variant", "scenario", sc.Name, "variant", v.Name, "n", fmt.Sprintf("%d/%d", i+1, len(variants)))
-		rv, err := r.variant(ctx, sc, v, fmt.Sprintf("%d/%d", i+1, len(variants)), res)
-		res.Variants = append(res.Variants, rv)
-		if err != nil {
-			runErr = err
-			break
-		}
+	if len(variants) == 0 {
+		return nil, fmt.Errorf("harness: no variant named %s in %s", strings.Join(only, ", "), sc.Name)
 	}
+	return variants, nil
+}
+
+// finish stamps the run's end and status, and returns its error.
+func finish(ctx context.Context, res *results.Results, runErr error) error {
 	res.EndedAt = time.Now().UTC()
 	switch {
 	case ctx.Err() != nil:
@@ -129,35 +143,18 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 	case runErr != nil:
 		res.Status, res.Reason = results.StatusFailed, runErr.Error()
 	}
-	return res, runErr
+	return runErr
 }
 
-// variant runs one variant in a fresh environment.
-func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, res *results.Results) (rv results.Variant, err error) {
-	rv = results.Variant{Name: v.Name, Settings: v.Backend, Client: v.Client, Status: results.StatusOK}
-	if rv.Client == "" {
-		rv.Client = "proxy"
-	}
-	defer func() {
-		switch {
-		case ctx.Err() != nil:
-			rv.Status, rv.Reason = results.StatusAborted, "interrupted"
-		case err != nil:
-			rv.Status, rv.Reason = results.StatusFailed, err.Error()
-		}
-	}()
-
-	backendEnv := map[string]string{}
-	for k, val := range sc.Target.Env {
-		backendEnv[k] = val
-	}
-	for k, val := range v.Backend {
-		backendEnv[env.SettingEnv(k)] = val
-	}
+// inEnvironment is the environment stage: it brings up an environment for
+// variant v, hands it to the variant's pipeline and tears it down.
+func (r *runner) inEnvironment(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, res *results.Results) (rv results.Variant, err error) {
 	e, err := env.Up(ctx, env.Config{
-		Images: r.images, BackendEnv: backendEnv, BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,
+		Images: r.images, BackendEnv: backendEnv(sc, v), BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,
 	})
 	if err != nil {
+		rv = newVariant(v)
+		setStatus(ctx, &rv, err)
 		return rv, fmt.Errorf("harness: variant %s: %w", v.Name, err)
 	}
 	defer func() {
@@ -168,206 +165,20 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		}
 	}()
 	r.recordEnv(res, e)
-
-	baseURL := e.BackendURL
-	if rv.Client == "direct" {
-		baseURL = e.BackendDirectURL
-	}
-	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log))
-	if err != nil {
-		return rv, fmt.Errorf("harness: %w", err)
-	}
-	// The scraper goes around toxiproxy, so a cut client link still shows
-	// what the target does; it runs on through the settle phase.
-	scraper := metrics.NewScraper(e.BackendDirectURL+"/metrics", metrics.WithLogger(r.log))
-	store := history.NewPostgresStore(e.PostgresDSN)
-	defer store.Close()
-	seedStart := time.Now()
-	n, err := seed(ctx, e.BackendDirectURL, sc, store)
-	if err != nil {
-		return rv, err
-	}
-	rv.SeededKeys = n
-	r.log.Info("seeded", "variant", v.Name, "keys", n, "took", time.Since(seedStart).Round(time.Millisecond))
-
-	// The fault schedule and the scraper start with the load, on its T0,
-	// so that every offset in the results shares one origin.
-	scrapeCtx, stopScrape := context.WithCancel(ctx)
-	defer stopScrape()
-	faultCtx, stopFaults := context.WithCancel(ctx)
-	defer stopFaults()
-	scraped := make(chan struct{})
-	scheduled := make(chan []results.FaultWindow, 1)
-	var t0 time.Time
-	onStart := func(start time.Time) {
-		t0 = start
-		go func() { defer close(scraped); scraper.Run(scrapeCtx, start) }()
-		go func() { scheduled <- schedule.Run(faultCtx, start) }()
-	}
-
-	// A target that dies mid-run ends the load at once: the rest would be
-	// requests to nothing.
-	loadCtx, stopLoad := context.WithCancelCause(ctx)
-	defer stopLoad(nil)
-	go watchTarget(loadCtx, e, stopLoad)
-
-	prog := newProgress(r.progress, sc, v.Name, label)
-	loadRes, loadErr := load.Run(loadCtx, baseURL, sc.Load,
-		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
-		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart))
-	prog.done()
-	if t0.IsZero() { // the load never started
-		return rv, fmt.Errorf("harness: load: %w", loadErr)
-	}
-	rv.StartedAt = t0.UTC()
-	// Faults still active (the load was cut short) are removed now.
-	stopFaults()
-	rv.Faults = <-scheduled
-	if loadRes == nil {
-		stopScrape()
-		<-scraped
-		return rv, fmt.Errorf("harness: load: %w", loadErr)
-	}
-	rv.DurationS = loadRes.Duration.Seconds()
-	rv.Phases = Phases(rv.DurationS, rv.Faults)
-
-	// A target that died mid-run is a failure worth naming precisely.
-	stopLoad(nil)
-	deadErr := error(nil)
-	if cause := context.Cause(loadCtx); errors.Is(cause, errTargetDied) {
-		deadErr = cause
-	} else {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		deadErr = e.Alive(actx, images.Backend)
-		cancel()
-	}
-
-	// Settle: wait, at most Settle, until the store holds every acked write.
-	// The scraper goes on meanwhile, so the queue draining shows in the charts.
-	settleStart := time.Since(t0)
-	converged, took := false, time.Duration(0)
-	if ctx.Err() == nil && deadErr == nil {
-		sctx, cancel := context.WithTimeout(ctx, sc.Settle)
-		var werr error
-		took, werr = history.WaitConverged(sctx, store, history.AckedMax(loadRes.Ops), 200*time.Millisecond)
-		cancel()
-		converged = werr == nil
-		if !converged {
-			r.log.Warn("settle: the store did not converge", "variant", v.Name, "within", sc.Settle, "err", werr)
-		}
-	}
-	stopScrape()
-	<-scraped
-	rv.Metrics = scraper.Series()
-
-	// The final state, read straight from Postgres with a fresh deadline so
-	// an interrupted run still gets its history checked.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	final, ferr := store.Versions(fctx)
-	cancel()
-	if ferr == nil {
-		names := make([]string, len(sc.Load))
-		for i, s := range sc.Load {
-			names[i] = s.Name
-		}
-		h := history.Check(loadRes.Ops, final, history.WithStreamNames(names))
-		h.Converged = converged
-		h.ConvergenceS = convergence(converged, rv.Faults, rv.Metrics, (settleStart + took).Seconds())
-		rv.History = &h
-	} else {
-		r.log.Error("history: cannot read the final state", "err", ferr)
-	}
-	rv.Streams = loadRes.Streams(rv.Phases)
-	rv.Checks = checks.Evaluate(sc.Checks, &rv, loadRes.Summary)
-
-	switch {
-	case deadErr != nil:
-		return rv, fmt.Errorf("harness: the target died during the run: %w%s", deadErr, e.Logs(images.Backend))
-	case loadErr != nil && ctx.Err() == nil:
-		return rv, fmt.Errorf("harness: load: %w", loadErr)
-	case ferr != nil && ctx.Err() == nil:
-		return rv, fmt.Errorf("harness: history: %w", ferr)
-	}
-	return rv, ctx.Err()
+	return r.variant(ctx, sc, v, label, e)
 }
 
-// errTargetDied is the cause that ends a load whose target died.
-var errTargetDied = errors.New("the target container died")
-
-// watchTarget checks every second that the target container still runs,
-// and stops the load with errTargetDied when it does not.
-func watchTarget(ctx context.Context, e *env.Env, stop context.CancelCauseFunc) {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := e.Alive(actx, images.Backend)
-			cancel()
-			if errors.Is(err, env.ErrNotRunning) && ctx.Err() == nil {
-				stop(fmt.Errorf("%w: %w", errTargetDied, err))
-				return
-			}
-		}
+// backendEnv is the target's environment for variant v: the scenario's,
+// then the variant's settings.
+func backendEnv(sc *scenarios.Scenario, v scenarios.Variant) map[string]string {
+	m := maps.Clone(sc.Target.Env)
+	if m == nil {
+		m = map[string]string{}
 	}
-}
-
-// Phases derives the named windows of a variant from its faults' actual
-// active windows (planned ones when a fault never became active).
-func Phases(duration float64, windows []results.FaultWindow) []results.Phase {
-	ph := []results.Phase{{Name: "whole", StartS: 0, EndS: duration}}
-	for _, w := range windows {
-		from, to := w.ActiveFromS, w.ActiveToS
-		if from < 0 {
-			from = w.PlannedAtS
-		}
-		if to < 0 {
-			to = w.PlannedAtS + w.PlannedForS
-		}
-		from, to = min(from, duration), min(to, duration)
-		ph = append(ph,
-			results.Phase{Name: "before " + w.Name, StartS: 0, EndS: from},
-			results.Phase{Name: "during " + w.Name, StartS: from, EndS: to},
-			results.Phase{Name: "after " + w.Name, StartS: to, EndS: duration},
-		)
+	for k, val := range v.Backend {
+		m[env.SettingEnv(k)] = val
 	}
-	return ph
-}
-
-// convergence is the time from the last heal until the store held every
-// acknowledged write: the first scrape after the heal with an empty write
-// queue, or, when the queue never emptied under load (or there is none),
-// the moment the settle phase saw the store converge (at, seconds since
-// T0). -1 when it never converged; 0 without faults.
-func convergence(converged bool, windows []results.FaultWindow, series []results.Series, at float64) float64 {
-	if !converged {
-		return -1
-	}
-	if len(windows) == 0 {
-		return 0
-	}
-	heal := 0.0
-	for _, w := range windows {
-		to := w.ActiveToS
-		if to < 0 {
-			to = w.PlannedAtS + w.PlannedForS
-		}
-		heal = max(heal, to)
-	}
-	for _, s := range series {
-		if s.Name != "queue_depth" {
-			continue
-		}
-		for _, p := range s.Points {
-			if p.T >= heal && p.V == 0 {
-				return p.T - heal
-			}
-		}
-	}
-	return max(0, at-heal)
+	return m
 }
 
 func (r *runner) environment(ctx context.Context) results.Environment {

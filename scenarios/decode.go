@@ -47,7 +47,7 @@ const (
 var (
 	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
-	streamKeys    = []string{"name", "request", "rate", "stages", "keys", "body_size", "max_workers"}
+	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
 	faultKeys     = []string{"name", "link", "at", "for", "toxic"}
@@ -67,6 +67,7 @@ var requiredHint = map[string][]string{
 
 var (
 	distributions = []string{"uniform", "zipf", "hot"}
+	arrivals      = []string{ArrivalEven, ArrivalPoisson}
 	clients       = []string{"proxy", "direct"}
 	toxicStreams  = []string{"upstream", "downstream"}
 )
@@ -237,7 +238,7 @@ func (d *decoder) streams(f *fields, names *refs, duration time.Duration, durati
 
 func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, bool) {
 	errs := d.count()
-	st := Stream{Line: f.node.Line, Keys: Keys{
+	st := Stream{Line: f.node.Line, Arrival: ArrivalEven, Keys: Keys{
 		Count: DefaultKeyCount, Distribution: "uniform", ZipfS: DefaultZipfS,
 		HotFraction: DefaultHotFraction, HotKeys: DefaultHotKeys,
 	}}
@@ -269,6 +270,11 @@ func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, 
 				stage.Target, _ = d.rate(sf.get("target"), sf.field("target"))
 			}
 			st.Stages = append(st.Stages, stage)
+		}
+	}
+	if n := f.get("arrival"); n != nil {
+		if v, ok := d.str(n, f.field("arrival")); ok && d.oneOf(n, f.field("arrival"), v, arrivals) {
+			st.Arrival = v
 		}
 	}
 	if n := f.get("keys"); n != nil {

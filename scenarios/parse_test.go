@@ -76,6 +76,7 @@ load:
     rate: 7200/h
     keys: {distribution: zipf, zipf_s: 1.5}
     body_size: 1024
+    arrival: poisson
 faults:
   - name: slow
     link: client->backend
@@ -117,7 +118,7 @@ checks:
 	if r.Rate.PerSecond() != 10 || len(r.Stages) != 2 || r.Stages[1].Target.PerSecond() != 5 || r.Keys.HotKeys != 3 || r.MaxWorkers != 16 {
 		t.Errorf("reads = %+v", r)
 	}
-	if w.Rate.PerSecond() != 2 || w.Keys.ZipfS != 1.5 || w.BodySize != 1024 || !w.IsWrite() {
+	if w.Rate.PerSecond() != 2 || w.Keys.ZipfS != 1.5 || w.BodySize != 1024 || !w.IsWrite() || w.Arrival != ArrivalPoisson || r.Arrival != ArrivalEven {
 		t.Errorf("writes = %+v", w)
 	}
 	slow := s.Faults[0]

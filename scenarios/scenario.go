@@ -43,11 +43,18 @@ type Stream struct {
 	Path       string // with {key}, e.g. /items/{key}
 	Rate       Rate   // constant rate; with Stages, the starting rate
 	Stages     []Stage
+	Arrival    string // ArrivalEven (default) or ArrivalPoisson
 	Keys       Keys
 	BodySize   int // bytes of generated value for writes (default 64)
 	MaxWorkers int // 0: the engine's default
 	Line       int // line of the stream in the file, for error messages
 }
+
+// Arrival processes of a stream.
+const (
+	ArrivalEven    = "even"    // evenly spaced hits
+	ArrivalPoisson = "poisson" // a Poisson process at the rate, seeded by the scenario's seed
+)
 
 // IsWrite reports whether the stream's requests are writes.
 func (s Stream) IsWrite() bool { return s.Method == "PUT" || s.Method == "POST" }

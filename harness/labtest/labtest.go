@@ -1,6 +1,7 @@
 // Package labtest holds what integration tests share: the Docker gate
-// (fail under LOADLAB_REQUIRE_DOCKER=1, skip otherwise), building the
-// images once per test binary, and a look for leftovers by label.
+// (skip under -short; without Docker, fail under LOADLAB_REQUIRE_DOCKER=1
+// and skip otherwise), building the images once per test binary, and a
+// look for leftovers by label.
 package labtest
 
 import (
@@ -24,10 +25,13 @@ var (
 )
 
 // Images checks for Docker and makes sure the lab's images exist (built once
-// per test binary; a no-op when they are up to date). Without Docker it
-// skips the test, or fails it under LOADLAB_REQUIRE_DOCKER=1.
+// per test binary; a no-op when they are up to date). Under -short it skips
+// the test before touching Docker: "unit tests only" starts no container
+// and builds no image. Without Docker it skips the test, or fails it under
+// LOADLAB_REQUIRE_DOCKER=1.
 func Images(t testing.TB) images.Set {
 	t.Helper()
+	SkipShort(t)
 	env.Prepare()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -48,6 +52,14 @@ func Images(t testing.TB) images.Set {
 		t.Fatalf("images: %v", imagesErr)
 	}
 	return images.FromEnv(images.Default)
+}
+
+// SkipShort skips a test that needs Docker under -short.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Docker: skipped with -short")
+	}
 }
 
 // Up starts an environment for a test and tears it down at the end.

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadlab/loadlab/reports/results"
-	"github.com/loadlab/loadlab/scenarios"
 )
 
 // BenchmarkEngine measures the engine's ceiling: one second per iteration
@@ -20,13 +18,13 @@ func BenchmarkEngine(b *testing.B) {
 		w.Header().Set("X-Version", "1")
 	}))
 	defer srv.Close()
-	stream := scenarios.Stream{Name: "reads", Method: "GET", Path: "/items/{key}", Rate: perSecond(30000), Keys: scenarios.Keys{Count: 1000}}
+	stream := Stream{Name: "reads", Method: "GET", Path: "/items/{key}", Rate: perSecond(30000), Keys: Keys{Count: 1000}}
 	var sent, late int64
 	var took time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		res, err := Run(context.Background(), srv.URL, []scenarios.Stream{stream},
+		res, err := Run(context.Background(), srv.URL, []Stream{stream},
 			WithDuration(time.Second), WithMaxWorkers(256), WithLogger(discardLogger()))
 		took += time.Since(start)
 		if err != nil {
@@ -42,12 +40,11 @@ func BenchmarkEngine(b *testing.B) {
 // BenchmarkSummary merges 600 seconds of 500 requests each into one phase
 // summary, as a threshold check over a 10-minute run does.
 func BenchmarkSummary(b *testing.B) {
-	r, _ := syntheticResult(1, 600, 500, 600*time.Second, rand.New(rand.NewSource(3)))
-	phase := results.Phase{Name: "whole", EndS: 600}
+	r, _ := syntheticResult(1, 600, 500, rand.New(rand.NewSource(3)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := r.Summary("", phase); !ok {
-			b.Fatal("no summary")
+		if s := Merge(r.ByStream, 0, 600); s.Requests != 600*500 {
+			b.Fatalf("%d requests", s.Requests)
 		}
 	}
 }

@@ -1,47 +1,53 @@
 package load
 
 import (
-	"strings"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
 
 	"github.com/loadlab/loadlab/harness/history"
 )
 
-// errClass is the class of a transport error (a request with no HTTP status).
-type errClass uint8
+// ErrorClass is the class of a transport error (a request with no HTTP
+// status).
+type ErrorClass uint8
 
+// The transport error classes.
 const (
-	errNone errClass = iota
-	errTimeout
-	errRefused
-	errReset
-	errEOF
-	errOther
+	ErrNone    ErrorClass = iota
+	ErrTimeout            // the request timeout or a network deadline expired
+	ErrRefused            // the connection was refused: nothing listens
+	ErrReset              // the peer reset the connection or the pipe broke
+	ErrEOF                // the connection ended before a whole response
+	ErrOther
 	numErrClasses
 )
 
 var errClassNames = [numErrClasses]string{"", "timeout", "refused", "reset", "eof", "other"}
 
-func (c errClass) String() string { return errClassNames[c] }
+func (c ErrorClass) String() string { return errClassNames[c] }
 
-// classifyError sorts a transport error by its text: vegeta hands results
-// over with the error already flattened to a string.
-func classifyError(msg string) errClass {
+// classifyError sorts a transport error by its type, where it still has
+// one: the engine's transport sees it before vegeta flattens it to text.
+func classifyError(err error) ErrorClass {
+	var netErr net.Error
 	switch {
-	case msg == "":
-		return errNone
-	case strings.Contains(msg, "Client.Timeout"),
-		strings.Contains(msg, "deadline exceeded"),
-		strings.Contains(msg, "timeout"):
-		return errTimeout
-	case strings.Contains(msg, "connection refused"):
-		return errRefused
-	case strings.Contains(msg, "connection reset"),
-		strings.Contains(msg, "broken pipe"):
-		return errReset
-	case strings.Contains(msg, "EOF"):
-		return errEOF
+	case err == nil:
+		return ErrNone
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return ErrTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return ErrReset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrEOF
 	default:
-		return errOther
+		return ErrOther
 	}
 }
 
@@ -56,7 +62,7 @@ func isSuccess(write bool, code uint16) bool {
 // connection that was never made. Anything that may have reached the store
 // (timeouts, resets, other 5xx) is Unknown. A read has no effect, so
 // anything but a value or a 404 is simply Fail.
-func outcome(write bool, code uint16, class errClass) history.Outcome {
+func outcome(write bool, code uint16, class ErrorClass) history.Outcome {
 	if !write {
 		if isSuccess(false, code) {
 			return history.OK
@@ -64,7 +70,7 @@ func outcome(write bool, code uint16, class errClass) history.Outcome {
 		return history.Fail
 	}
 	switch {
-	case code == 0 && class == errRefused:
+	case code == 0 && class == ErrRefused:
 		return history.Fail
 	case code == 0:
 		return history.Unknown

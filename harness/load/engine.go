@@ -12,42 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/history"
-	"github.com/loadlab/loadlab/scenarios"
 )
-
-// Result is what a run measured. It is complete after a normal run and
-// partial, but consistent, after a cancelled one.
-type Result struct {
-	T0       time.Time       // load start; every offset is from here
-	Duration time.Duration   // load actually run: the planned duration, or until cancelled
-	ByStream []*StreamResult // in the order of the streams given to Run
-	Ops      []history.Op    // one per request, ordered by InvokeNs
-}
-
-// StreamResult is one stream's measurements.
-type StreamResult struct {
-	Index   int
-	Stream  scenarios.Stream
-	Health  Health
-	seconds []second // index = second since T0 in which requests were sent
-}
-
-// Health is how well the generator kept the stream's schedule. A saturated
-// generator measures itself, not the target.
-type Health struct {
-	Intended    int64         // hits the schedule placed before the end of the run
-	Sent        int64         // requests sent (each has a result and an op)
-	LateSends   int64         // sent more than lateThreshold (10 ms) after their intended time
-	MaxLate     time.Duration // worst lateness
-	PeakWorkers int           // concurrent requests at peak
-	WorkerLimit int           // the cap on concurrent requests
-	CapHit      bool          // every worker was busy at some point
-	Saturated   bool          // the cap was hit, or over 1% of hits were late or never sent
-}
 
 // Run sends every stream's load against baseURL concurrently for the
 // duration given by WithDuration and returns the measurements. Cancelling ctx
@@ -55,7 +25,7 @@ type Health struct {
 // the request timeout) and returns the partial Result together with
 // ctx.Err(). Other errors (bad options, streams or URL) are returned before
 // any load is sent, with a nil Result.
-func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts ...Option) (*Result, error) {
+func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) (*Result, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
@@ -70,16 +40,9 @@ func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts .
 	if len(streams) > math.MaxUint8+1 {
 		return nil, fmt.Errorf("load: %d streams, at most %d", len(streams), math.MaxUint8+1)
 	}
-	gens := make([]*generator, len(streams))
-	for i, st := range streams {
-		g, err := newGenerator(i, st, base, &cfg)
-		if err != nil {
-			for _, g := range gens[:i] {
-				_ = g.ops.Close()
-			}
-			return nil, fmt.Errorf("load: stream %q: %w", st.Name, err)
-		}
-		gens[i] = g
+	gens, err := newGenerators(streams, base, &cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	stop := make(chan struct{})
@@ -113,21 +76,7 @@ func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts .
 			reportProgress(cfg.progress, t0, gens, progressDone)
 		}()
 	}
-
-	ran := cfg.duration
-	var runErr error
-	select {
-	case <-finished:
-	case <-ctx.Done():
-		close(stop)
-		for _, g := range gens {
-			g.attacker.Stop()
-		}
-		ran = min(time.Since(t0), cfg.duration)
-		cfg.logger.Debug("load: stopping", "after", ran, "cause", context.Cause(ctx))
-		<-finished // vegeta waits for its workers, each bounded by the request timeout
-		runErr = ctx.Err()
-	}
+	ran, runErr := awaitEnd(ctx, &cfg, t0, gens, stop, finished)
 	close(progressDone)
 	progress.Wait()
 	for _, g := range gens {
@@ -136,6 +85,40 @@ func Run(ctx context.Context, baseURL string, streams []scenarios.Stream, opts .
 		}
 	}
 	return assemble(t0, ran, gens, cfg.logger), runErr
+}
+
+// newGenerators builds one generator per stream, or none.
+func newGenerators(streams []Stream, base string, cfg *config) ([]*generator, error) {
+	gens := make([]*generator, len(streams))
+	for i, st := range streams {
+		g, err := newGenerator(i, st, base, cfg)
+		if err != nil {
+			for _, g := range gens[:i] {
+				_ = g.ops.Close()
+			}
+			return nil, fmt.Errorf("load: stream %q: %w", st.Name, err)
+		}
+		gens[i] = g
+	}
+	return gens, nil
+}
+
+// awaitEnd waits until every stream has finished its schedule, or ctx is
+// cancelled and every stream has stopped; it returns how long the load ran.
+func awaitEnd(ctx context.Context, cfg *config, t0 time.Time, gens []*generator, stop chan struct{}, finished <-chan struct{}) (time.Duration, error) {
+	select {
+	case <-finished:
+		return cfg.duration, nil
+	case <-ctx.Done():
+	}
+	close(stop)
+	for _, g := range gens {
+		g.attacker.Stop()
+	}
+	ran := min(time.Since(t0), cfg.duration)
+	cfg.logger.Debug("load: stopping", "after", ran, "cause", context.Cause(ctx))
+	<-finished // vegeta waits for its workers, each bounded by the request timeout
+	return ran, ctx.Err()
 }
 
 func (c *config) validate() error {
@@ -170,14 +153,7 @@ func checkBaseURL(baseURL string, allowRemote bool) (string, error) {
 			return "", fmt.Errorf("load: base URL %q is not loopback; load goes only to 127.0.0.1 or localhost (WithAllowRemote to override)", baseURL)
 		}
 	}
-	return trimSlash(u.String()), nil
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // assemble builds the Result once every collector has finished.
@@ -194,7 +170,7 @@ func assemble(t0 time.Time, ran time.Duration, gens []*generator, logger *slog.L
 		r.ByStream[i] = sr
 		if sr.Health.Saturated {
 			logger.Warn("load: generator saturated: latencies include its own queueing",
-				"stream", sr.Stream.Name, "intended", sr.Health.Intended, "sent", sr.Health.Sent,
+				"stream", sr.Stream.Name, "intended", sr.Health.Intended, "sent", sr.Health.Sent, "unsent", sr.Health.Unsent,
 				"late", sr.Health.LateSends, "max_late", sr.Health.MaxLate,
 				"peak_workers", sr.Health.PeakWorkers, "worker_limit", sr.Health.WorkerLimit)
 		}

@@ -13,14 +13,13 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/loadlab/loadlab/harness/history"
-	"github.com/loadlab/loadlab/scenarios"
 )
 
 // generator runs one stream: its pacer, attacker and targeter on the
 // sending side, and its collector on the receiving side.
 type generator struct {
 	index  int
-	stream scenarios.Stream
+	stream Stream
 	write  bool
 	pacer  *Pacer
 	limit  int
@@ -47,26 +46,37 @@ type generator struct {
 	inFlight atomic.Int64
 	peak     atomic.Int64
 
+	// Transport error classes by vegeta sequence number, noted by the
+	// transport while the error still has its type and taken by the
+	// collector: vegeta hands results over with the error as text.
+	classes sync.Map // uint64 → ErrorClass
+
 	// Owned by the collector goroutine until it returns.
-	seconds []second
+	result  *StreamResult  // its seconds are the intended seconds of the hits
 	ops     *history.Spool // one op per request, on disk as it grows
 	maxLate time.Duration
 	began   time.Time
 	offset  time.Duration // began - T0
+	ended   time.Duration // when the last result came in, since T0
 }
 
-func newGenerator(index int, st scenarios.Stream, base string, cfg *config) (*generator, error) {
+func newGenerator(index int, st Stream, base string, cfg *config) (*generator, error) {
+	var arrivals []PacerOption
+	if st.Arrival == Poisson {
+		// Not the key chooser's seed: arrivals and keys stay independent.
+		arrivals = append(arrivals, WithPoisson(streamSeed(^cfg.seed, index)))
+	}
 	g := &generator{
 		index:  index,
 		stream: st,
-		pacer:  NewPacer(st.Rate, st.Stages, cfg.duration),
+		pacer:  NewPacer(st.Rate, st.Stages, cfg.duration, arrivals...),
 		limit:  cfg.maxWorkers,
 		method: strings.ToUpper(st.Method),
 	}
 	if g.method == "" {
 		g.method = http.MethodGet
 	}
-	g.write = scenarios.Stream{Method: g.method}.IsWrite()
+	g.write = Stream{Method: g.method}.IsWrite()
 	if st.MaxWorkers > 0 {
 		g.limit = st.MaxWorkers
 	}
@@ -115,7 +125,7 @@ func newGenerator(index int, st scenarios.Stream, base string, cfg *config) (*ge
 		vegeta.MaxBody(0), // headers carry what the history needs
 	)
 
-	g.seconds = make([]second, int(math.Ceil(cfg.duration.Seconds())))
+	g.result = NewStreamResult(index, st, int(math.Ceil(cfg.duration.Seconds())))
 	g.ops = history.NewSpool("") // in os.TempDir(); last: nothing after it can fail
 	if err := g.ops.Err(); err != nil {
 		cfg.logger.Warn("load: op history kept in memory", "stream", st.Name, "err", err)
@@ -159,20 +169,58 @@ type countingTransport struct {
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.g.enter()
+	seq := req.Header.Get("X-Vegeta-Seq")
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		t.g.leave()
+		t.g.noteError(req, seq, err)
 		return nil, err
 	}
-	resp.Body = &countedBody{ReadCloser: resp.Body, g: t.g}
+	resp.Body = &countedBody{ReadCloser: resp.Body, g: t.g, req: req, seq: seq}
 	return resp, nil
 }
 
-// countedBody ends its request's count on the first Close.
+// noteError keeps the class of a request's transport error for the
+// collector. seq is the request's X-Vegeta-Seq header. The request's own
+// deadline comes first: the client's timeout cancels the request, and the
+// transport may then report a plain "request canceled".
+func (g *generator) noteError(req *http.Request, seq string, err error) {
+	n, perr := strconv.ParseUint(seq, 10, 64)
+	if perr != nil {
+		return
+	}
+	class := classifyError(err)
+	if deadline, ok := req.Context().Deadline(); ok && !time.Now().Before(deadline) {
+		class = ErrTimeout
+	}
+	g.classes.LoadOrStore(n, class)
+}
+
+// errorClass takes the class noted for hit seq; an error that never
+// reached the transport (a bad request) is ErrOther.
+func (g *generator) errorClass(seq uint64) ErrorClass {
+	if c, ok := g.classes.LoadAndDelete(seq); ok {
+		return c.(ErrorClass)
+	}
+	return ErrOther
+}
+
+// countedBody ends its request's count on the first Close and notes an
+// error met while reading the body (a timeout or reset mid-response).
 type countedBody struct {
 	io.ReadCloser
 	g      *generator
+	req    *http.Request
+	seq    string
 	closed atomic.Bool
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.g.noteError(b.req, b.seq, err)
+	}
+	return n, err
 }
 
 func (b *countedBody) Close() error {
@@ -193,60 +241,57 @@ func (g *generator) collect(results <-chan *vegeta.Result, t0 time.Time) {
 		}
 		g.record(r)
 	}
+	g.ended = time.Since(t0)
 }
 
 func (g *generator) record(r *vegeta.Result) {
 	intended := g.pacer.HitTime(r.Seq)
 	sentAt := r.Timestamp.Sub(g.began)
 	lateBy := sentAt - intended
-	late := lateBy > lateThreshold
-	if late {
+	if lateBy > lateThreshold {
 		g.late.Add(1)
 	}
 	g.maxLate = max(g.maxLate, lateBy)
 
-	code := r.Code
-	class := errNone
+	x := Sample{Code: r.Code, Late: lateBy, Latency: sentAt + r.Latency - intended}
 	var version int64
-	src := history.SourceNone
-	if code == 0 {
-		if class = classifyError(r.Error); class == errNone {
-			class = errOther
-		}
+	if x.Code == 0 {
+		x.Class = g.errorClass(r.Seq)
 	} else {
 		// Received header names are canonical, so index the map directly.
 		if v := r.Headers["X-Version"]; len(v) > 0 {
 			version, _ = strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64)
 		}
 		if v := r.Headers["X-Source"]; len(v) > 0 {
-			src = history.ParseSource(strings.TrimSpace(v[0]))
+			x.Source = history.ParseSource(strings.TrimSpace(v[0]))
 		}
 	}
-	success := isSuccess(g.write, code)
-	if !success {
+	x.Success = isSuccess(g.write, x.Code)
+	if !x.Success {
 		g.errors.Add(1)
 	}
+	// Charge the request to the second it was intended for: a backlog
+	// built up during a fault belongs to the fault, however late it left.
+	g.result.Record(secondOf(g.offset+intended), x)
 
-	// Bucket by when the request really left: that is when it met the
-	// target and whatever fault was active, even if it left late.
+	// The op keeps when the request really left: the history checks order
+	// operations by what the store could have seen.
 	invoke := g.offset + sentAt
-	sec := min(max(int(invoke/time.Second), 0), len(g.seconds)-1)
-	if sec >= 0 {
-		g.seconds[sec].record(code, class, src, success, late, sentAt+r.Latency-intended)
-	}
-
 	g.ops.Append(history.Op{
 		InvokeNs:   int64(invoke),
 		CompleteNs: int64(invoke + r.Latency),
 		Version:    version,
 		Key:        g.keyOf(r.URL),
-		Code:       code,
+		Code:       x.Code,
 		Stream:     uint8(g.index),
 		Write:      g.write,
-		Outcome:    outcome(g.write, code, class),
-		Source:     src,
+		Outcome:    outcome(g.write, x.Code, x.Class),
+		Source:     x.Source,
 	})
 }
+
+// secondOf is the second since T0 that holds offset.
+func secondOf(offset time.Duration) int { return int(offset / time.Second) }
 
 // keyOf recovers the key index from a URL the targeter built.
 func (g *generator) keyOf(u string) uint32 {
@@ -263,18 +308,11 @@ func (g *generator) keyOf(u string) uint32 {
 	return k
 }
 
-// finish computes the stream's health and trims its seconds to the run's
-// length. Call it after collect has returned.
+// finish computes the stream's health, records the hits that were due but
+// never sent, and trims its seconds to the run's length. Call it after
+// collect has returned.
 func (g *generator) finish(ran time.Duration, nsec int) *StreamResult {
-	nsec = min(nsec, len(g.seconds))
-	if nsec > 0 {
-		// A hit dispatched while the run was being stopped can land just
-		// past the last second; fold it in rather than lose it.
-		for i := nsec; i < len(g.seconds); i++ {
-			g.seconds[nsec-1].absorb(&g.seconds[i])
-		}
-	}
-	sr := &StreamResult{Index: g.index, Stream: g.stream, seconds: g.seconds[:nsec:nsec]}
+	sr := g.result
 	h := &sr.Health
 	h.Sent = int64(g.ops.Len())
 	// A hit dispatched while the run was being stopped was scheduled too.
@@ -283,12 +321,19 @@ func (g *generator) finish(ran time.Duration, nsec int) *StreamResult {
 		upTo = g.pacer.Duration() // ran to the end of its own schedule
 	}
 	h.Intended = max(g.pacer.Scheduled(upTo), h.Sent)
+	h.Unsent = h.Intended - h.Sent
+	// vegeta numbers hits in order, so the unsent ones are the last. Each
+	// waited at least until the stream gave up: that is its latency.
+	for seq := uint64(h.Sent); seq < uint64(h.Intended); seq++ {
+		intended := g.offset + g.pacer.HitTime(seq)
+		sr.Record(secondOf(intended), Sample{Unsent: true, Latency: max(ran, g.ended) - intended})
+	}
+	sr.trim(nsec)
 	h.LateSends = g.late.Load()
 	h.MaxLate = max(g.maxLate, 0)
 	h.WorkerLimit = g.limit
 	h.PeakWorkers = int(g.peak.Load())
 	h.CapHit = h.PeakWorkers >= g.limit
-	unsent := h.Intended - h.Sent
-	h.Saturated = h.CapHit || h.LateSends*100 > h.Sent || unsent*100 > h.Intended
+	h.Saturated = h.CapHit || h.LateSends*100 > h.Sent || h.Unsent*100 > h.Intended
 	return sr
 }

@@ -3,8 +3,6 @@ package load
 import (
 	"fmt"
 	"math/rand"
-
-	"github.com/loadlab/loadlab/scenarios"
 )
 
 // Key defaults, applied when the scenario left a field at zero.
@@ -25,7 +23,7 @@ type keyChooser struct {
 }
 
 // newKeyChooser builds the chooser of stream index i from the run's seed.
-func newKeyChooser(k scenarios.Keys, seed int64, stream int) (*keyChooser, error) {
+func newKeyChooser(k Keys, seed int64, stream int) (*keyChooser, error) {
 	c := &keyChooser{rng: rand.New(rand.NewSource(streamSeed(seed, stream))), count: k.Count}
 	if c.count <= 0 {
 		c.count = defaultKeyCount

@@ -4,10 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/loadlab/loadlab/scenarios"
 )
 
-func drawKeys(t *testing.T, k scenarios.Keys, seed int64, stream, n int) []uint32 {
+func drawKeys(t *testing.T, k Keys, seed int64, stream, n int) []uint32 {
 	t.Helper()
 	c, err := newKeyChooser(k, seed, stream)
 	if err != nil {
@@ -33,12 +32,12 @@ func shares(keys []uint32, count int) []float64 {
 
 func TestKeyDistributions(t *testing.T) {
 	const n, count = 20000, 100
-	uniform := shares(drawKeys(t, scenarios.Keys{Count: count}, 1, 0, n), count)
+	uniform := shares(drawKeys(t, Keys{Count: count}, 1, 0, n), count)
 	if lo, hi := slices.Min(uniform), slices.Max(uniform); lo < 0.005 || hi > 0.016 {
 		t.Errorf("uniform: key shares in [%.4f, %.4f], want all near 0.01", lo, hi)
 	}
 
-	zipf := shares(drawKeys(t, scenarios.Keys{Count: count, Distribution: "zipf", ZipfS: 1.1}, 1, 0, n), count)
+	zipf := shares(drawKeys(t, Keys{Count: count, Distribution: "zipf", ZipfS: 1.1}, 1, 0, n), count)
 	if zipf[0] < 0.2 || zipf[0] < 5*zipf[50] {
 		t.Errorf("zipf: k0 share %.3f (k50 %.4f), want a concentrated head", zipf[0], zipf[50])
 	}
@@ -48,7 +47,7 @@ func TestKeyDistributions(t *testing.T) {
 		}
 	}
 
-	hot := shares(drawKeys(t, scenarios.Keys{Count: count, Distribution: "hot", HotFraction: 0.9, HotKeys: 2}, 1, 0, n), count)
+	hot := shares(drawKeys(t, Keys{Count: count, Distribution: "hot", HotFraction: 0.9, HotKeys: 2}, 1, 0, n), count)
 	if got := hot[0] + hot[1]; got < 0.88 || got > 0.92 {
 		t.Errorf("hot: the 2 hot keys got %.3f of requests, want 0.9", got)
 	}
@@ -58,7 +57,7 @@ func TestKeyDistributions(t *testing.T) {
 }
 
 func TestKeysReproducible(t *testing.T) {
-	k := scenarios.Keys{Count: 1000, Distribution: "zipf"}
+	k := Keys{Count: 1000, Distribution: "zipf"}
 	a := drawKeys(t, k, 42, 0, 1000)
 	if b := drawKeys(t, k, 42, 0, 1000); !slices.Equal(a, b) {
 		t.Error("same seed and stream drew different keys")
@@ -72,7 +71,7 @@ func TestKeysReproducible(t *testing.T) {
 }
 
 func TestKeysRejectBadSettings(t *testing.T) {
-	for _, k := range []scenarios.Keys{
+	for _, k := range []Keys{
 		{Distribution: "gaussian"},
 		{Distribution: "zipf", ZipfS: 0.5},
 		{Distribution: "hot", HotFraction: 1.5},

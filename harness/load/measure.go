@@ -1,20 +1,19 @@
 package load
 
 import (
-	"strconv"
+	"maps"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/loadlab/loadlab/harness/history"
-	"github.com/loadlab/loadlab/reports/results"
 )
 
 // Latency histograms record microseconds from 1 µs to 60 s with three
 // significant figures. A dense histogram of that range is about 140 KB, too
-// much for every second of every stream, so each second keeps a sparse
-// (packed) one whose size follows the number of distinct latencies seen;
-// summaries merge them into one dense histogram, exactly.
+// much for every second of every stream, so each second keeps sparse
+// (packed) ones whose size follows the number of distinct latencies seen;
+// summaries merge them into dense histograms, exactly.
 const (
 	histLowestUs  = 1
 	histHighestUs = 60_000_000
@@ -30,43 +29,104 @@ const (
 
 const numSources = int(history.SourceQueue) + 1
 
-// second holds the requests of one stream sent during one second of the
-// run; their latencies are still measured from their intended send times.
+// Sample is one request as the engine records it: where it belongs and
+// what came of it. The engine records one per hit, sent or not; tests and
+// synthetic fixtures record their own through StreamResult.Record, so they
+// are aggregated by the same code as a run.
+type Sample struct {
+	Code    uint16         // HTTP status; 0 for a transport error or an unsent hit
+	Class   ErrorClass     // transport error class when Code is 0
+	Source  history.Source // the response's X-Source
+	Success bool           // counts as a success (see isSuccess)
+	Unsent  bool           // due but never sent: the generator gave up on it
+	Late    time.Duration  // how long after its intended time it left
+	Latency time.Duration  // from the intended send time to the end of the response
+}
+
+// Latency summarises one latency histogram. Durations are whole
+// microseconds, the histograms' unit.
+type Latency struct {
+	Count                    int64
+	P50, P90, P99, P999, Max time.Duration
+	Mean                     time.Duration
+}
+
+// Summary is what the engine measured over some seconds of one or several
+// streams.
+type Summary struct {
+	Requests  int64 // due in these seconds: sent, plus Unsent
+	Successes int64
+	Unsent    int64 // due but never sent; failures, recorded in Failure at (end − intended)
+	Late      int64 // sent more than lateThreshold after their intended time
+	MaxLate   time.Duration
+	Overflow  int64                // latencies above the histograms' 60 s ceiling, recorded at the ceiling
+	Codes     map[uint16]int64     // HTTP status of sent requests; 0: transport error
+	Errors    map[ErrorClass]int64 // transport errors by class
+	Sources   map[history.Source]int64
+	Success   Latency // latency of the successes: the headline
+	Failure   Latency // latency of everything else, unsent hits included
+}
+
+// second holds the requests of one stream intended during one second of
+// the run, whenever they really left: a backlog that builds up during a
+// fault is charged to the fault (the wrk2 / HdrHistogram convention for an
+// open model). Lateness is recorded beside it.
 type second struct {
 	requests  int64
 	successes int64
+	unsent    int64
 	late      int64
+	maxLate   time.Duration
+	overflow  int64
 	codes     map[uint16]int64
 	errors    [numErrClasses]int64
 	sources   [numSources]int64
-	latency   *hdrhistogram.PackedHistogram // µs from the intended send time
+	success   *hdrhistogram.PackedHistogram // µs from the intended send time
+	failure   *hdrhistogram.PackedHistogram
 }
 
-func (s *second) record(code uint16, class errClass, src history.Source, success, late bool, latency time.Duration) {
+func (s *second) record(x Sample) {
 	s.requests++
-	if success {
+	switch {
+	case x.Unsent:
+		s.unsent++
+	default:
+		if s.codes == nil {
+			s.codes = make(map[uint16]int64, 4)
+		}
+		s.codes[x.Code]++
+		if x.Code == 0 {
+			s.errors[x.Class]++
+		}
+		s.sources[x.Source]++
+		if x.Late > lateThreshold {
+			s.late++
+		}
+		s.maxLate = max(s.maxLate, x.Late)
+	}
+	h := &s.failure
+	if x.Success && !x.Unsent {
 		s.successes++
+		h = &s.success
 	}
-	if late {
-		s.late++
+	if *h == nil {
+		*h = hdrhistogram.NewPacked(histLowestUs, histHighestUs, histSigFigs)
 	}
-	if s.codes == nil {
-		s.codes = make(map[uint16]int64, 4)
+	us, over := toMicros(x.Latency)
+	if over {
+		s.overflow++
 	}
-	s.codes[code]++
-	s.errors[class]++
-	s.sources[src]++
-	if s.latency == nil {
-		s.latency = hdrhistogram.NewPacked(histLowestUs, histHighestUs, histSigFigs)
-	}
-	_ = s.latency.RecordValue(clampUs(latency))
+	_ = (*h).RecordValue(us)
 }
 
 // absorb adds o into s; o is left as it was.
 func (s *second) absorb(o *second) {
 	s.requests += o.requests
 	s.successes += o.successes
+	s.unsent += o.unsent
 	s.late += o.late
+	s.maxLate = max(s.maxLate, o.maxLate)
+	s.overflow += o.overflow
 	for c, n := range o.codes {
 		if s.codes == nil {
 			s.codes = make(map[uint16]int64, len(o.codes))
@@ -79,135 +139,146 @@ func (s *second) absorb(o *second) {
 	for i := range o.sources {
 		s.sources[i] += o.sources[i]
 	}
-	if o.latency != nil {
-		if s.latency == nil {
-			s.latency = hdrhistogram.NewPacked(histLowestUs, histHighestUs, histSigFigs)
-		}
-		s.latency.Merge(o.latency)
-	}
+	mergePacked(&s.success, o.success)
+	mergePacked(&s.failure, o.failure)
 }
 
-func (s *second) bucket(t int) results.Bucket {
-	b := results.Bucket{
-		T:         t,
-		Requests:  s.requests,
-		Successes: s.successes,
-		LateSends: s.late,
-		Codes:     codeMap(s.codes),
-		Sources:   sourceMap(&s.sources),
+func mergePacked(dst **hdrhistogram.PackedHistogram, src *hdrhistogram.PackedHistogram) {
+	if src == nil {
+		return
 	}
-	for c := errTimeout; c < numErrClasses; c++ {
-		if n := s.errors[c]; n > 0 {
-			if b.Errors == nil {
-				b.Errors = make(map[string]int64, 2)
-			}
-			b.Errors[c.String()] = n
-		}
+	if *dst == nil {
+		*dst = hdrhistogram.NewPacked(histLowestUs, histHighestUs, histSigFigs)
 	}
-	if s.latency != nil && s.latency.TotalCount() > 0 {
-		b.Latency = latencyOf(s.latency.ValueAtPercentilesSlice(percentiles), s.latency.Max(), s.latency.Mean())
-	}
-	return b
+	(*dst).Merge(src)
 }
 
-// aggregate merges seconds, of one or several streams, into a phase summary.
+// aggregate merges seconds, of one or several streams, into one Summary.
 type aggregate struct {
-	requests  int64
-	successes int64
-	late      int64
-	codes     map[uint16]int64
-	sources   [numSources]int64
-	latency   *hdrhistogram.Histogram
+	sum              Summary
+	errors           [numErrClasses]int64
+	sources          [numSources]int64
+	success, failure *hdrhistogram.Histogram
 }
 
 func newAggregate() *aggregate {
 	return &aggregate{
-		codes:   make(map[uint16]int64),
-		latency: hdrhistogram.New(histLowestUs, histHighestUs, histSigFigs),
+		sum:     Summary{Codes: map[uint16]int64{}},
+		success: hdrhistogram.New(histLowestUs, histHighestUs, histSigFigs),
+		failure: hdrhistogram.New(histLowestUs, histHighestUs, histSigFigs),
 	}
 }
 
 func (a *aggregate) add(s *second) {
-	a.requests += s.requests
-	a.successes += s.successes
-	a.late += s.late
+	a.sum.Requests += s.requests
+	a.sum.Successes += s.successes
+	a.sum.Unsent += s.unsent
+	a.sum.Late += s.late
+	a.sum.MaxLate = max(a.sum.MaxLate, s.maxLate)
+	a.sum.Overflow += s.overflow
 	for c, n := range s.codes {
-		a.codes[c] += n
+		a.sum.Codes[c] += n
+	}
+	for i := range s.errors {
+		a.errors[i] += s.errors[i]
 	}
 	for i := range s.sources {
 		a.sources[i] += s.sources[i]
 	}
-	if s.latency != nil {
-		s.latency.MergeInto(a.latency)
+	if s.success != nil {
+		s.success.MergeInto(a.success)
+	}
+	if s.failure != nil {
+		s.failure.MergeInto(a.failure)
 	}
 }
 
-// summary turns the aggregate into a PhaseSummary over span seconds of load.
-func (a *aggregate) summary(phase string, span float64) results.PhaseSummary {
-	ps := results.PhaseSummary{
-		Phase:     phase,
-		Requests:  a.requests,
-		Successes: a.successes,
-		LateSends: a.late,
-		Codes:     codeMap(a.codes),
-		Sources:   sourceMap(&a.sources),
+func (a *aggregate) summary() Summary {
+	sum := a.sum
+	if len(sum.Codes) == 0 {
+		sum.Codes = nil
 	}
-	if a.requests > 0 {
-		ps.SuccessRatio = float64(a.successes) / float64(a.requests)
+	sum.Errors, sum.Sources = errorMap(&a.errors), sourceMap(&a.sources)
+	sum.Success, sum.Failure = latencyOf(a.success), latencyOf(a.failure)
+	return sum
+}
+
+// summary of one second on its own, without a dense histogram.
+func (s *second) summary() Summary {
+	sum := Summary{
+		Requests: s.requests, Successes: s.successes, Unsent: s.unsent, Late: s.late,
+		MaxLate: s.maxLate, Overflow: s.overflow, Codes: maps.Clone(s.codes),
+		Errors: errorMap(&s.errors), Sources: sourceMap(&s.sources),
 	}
-	if span > 0 {
-		ps.Throughput = float64(a.successes) / span
-		ps.Rate = float64(a.requests) / span
+	if s.success != nil {
+		sum.Success = latencyOf(s.success)
 	}
-	if a.latency.TotalCount() > 0 {
-		ps.Latency = latencyOf(a.latency.ValueAtPercentilesSlice(percentiles), a.latency.Max(), a.latency.Mean())
+	if s.failure != nil {
+		sum.Failure = latencyOf(s.failure)
 	}
-	return ps
+	return sum
+}
+
+// histogram is what both the packed and the dense histograms offer.
+type histogram interface {
+	TotalCount() int64
+	ValueAtPercentilesSlice([]float64) []int64
+	Max() int64
+	Mean() float64
 }
 
 var percentiles = []float64{50, 90, 99, 99.9}
 
-func latencyOf(p []int64, maxUs int64, meanUs float64) results.Latency {
-	return results.Latency{
-		P50:  float64(p[0]) / 1e3,
-		P90:  float64(p[1]) / 1e3,
-		P99:  float64(p[2]) / 1e3,
-		P999: float64(p[3]) / 1e3,
-		Max:  float64(maxUs) / 1e3,
-		Mean: meanUs / 1e3,
+func latencyOf(h histogram) Latency {
+	n := h.TotalCount()
+	if n == 0 {
+		return Latency{}
+	}
+	p := h.ValueAtPercentilesSlice(percentiles)
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	return Latency{
+		Count: n,
+		P50:   us(p[0]), P90: us(p[1]), P99: us(p[2]), P999: us(p[3]),
+		Max:  us(h.Max()),
+		Mean: time.Duration(h.Mean() * float64(time.Microsecond)),
 	}
 }
 
-func clampUs(d time.Duration) int64 {
-	us := d.Microseconds()
+// toMicros converts a latency to the histograms' unit, raising it to their
+// floor and lowering it to their ceiling; over says it was lowered, so the
+// caller counts it rather than hide it.
+func toMicros(d time.Duration) (us int64, over bool) {
+	us = d.Microseconds()
 	switch {
 	case us < histLowestUs:
-		return histLowestUs
+		return histLowestUs, false
 	case us > histHighestUs:
-		return histHighestUs
+		return histHighestUs, true
 	}
-	return us
+	return us, false
 }
 
-func codeMap(codes map[uint16]int64) map[string]int64 {
-	if len(codes) == 0 {
-		return nil
-	}
-	m := make(map[string]int64, len(codes))
-	for c, n := range codes {
-		m[strconv.Itoa(int(c))] = n
+func errorMap(errors *[numErrClasses]int64) map[ErrorClass]int64 {
+	var m map[ErrorClass]int64
+	for c := ErrTimeout; c < numErrClasses; c++ {
+		if n := errors[c]; n > 0 {
+			if m == nil {
+				m = make(map[ErrorClass]int64, 2)
+			}
+			m[c] = n
+		}
 	}
 	return m
 }
 
-func sourceMap(sources *[numSources]int64) map[string]int64 {
-	var m map[string]int64
+func sourceMap(sources *[numSources]int64) map[history.Source]int64 {
+	var m map[history.Source]int64
 	for i := 1; i < numSources; i++ {
 		if n := sources[i]; n > 0 {
 			if m == nil {
-				m = make(map[string]int64, 2)
+				m = make(map[history.Source]int64, 2)
 			}
-			m[history.Source(i).String()] = n
+			m[history.Source(i)] = n
 		}
 	}
 	return m

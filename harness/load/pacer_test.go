@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadlab/loadlab/scenarios"
 )
 
-func perSecond(n int) scenarios.Rate { return scenarios.Rate{Freq: n, Per: time.Second} }
+func perSecond(n int) float64 { return float64(n) }
 
 func TestPacerConstant(t *testing.T) {
 	p := NewPacer(perSecond(200), nil, 3*time.Second)
@@ -44,7 +43,7 @@ func TestPacerConstant(t *testing.T) {
 // TestPacerRamp checks that a ramp's schedule is the integral of its rate:
 // 50/s → 250/s over 2 s then a hold at 250/s to 3 s is 300 + 250 hits.
 func TestPacerRamp(t *testing.T) {
-	p := NewPacer(perSecond(50), []scenarios.Stage{{Duration: 2 * time.Second, Target: perSecond(250)}}, 3*time.Second)
+	p := NewPacer(perSecond(50), []Stage{{Duration: 2 * time.Second, Target: perSecond(250)}}, 3*time.Second)
 	for _, c := range []struct {
 		at         time.Duration
 		hits, rate float64
@@ -79,7 +78,7 @@ func TestPacerRamp(t *testing.T) {
 }
 
 func TestPacerRampToZeroAndSteps(t *testing.T) {
-	p := NewPacer(perSecond(0), []scenarios.Stage{
+	p := NewPacer(perSecond(0), []Stage{
 		{Duration: time.Second, Target: perSecond(100)},
 		{Duration: time.Second, Target: perSecond(0)},
 	}, 5*time.Second)
@@ -94,7 +93,7 @@ func TestPacerRampToZeroAndSteps(t *testing.T) {
 	}
 
 	// A stage of zero duration is a step.
-	p = NewPacer(perSecond(10), []scenarios.Stage{{Target: perSecond(100)}}, 2*time.Second)
+	p = NewPacer(perSecond(10), []Stage{{Target: perSecond(100)}}, 2*time.Second)
 	if got := p.Scheduled(2 * time.Second); got != 200 {
 		t.Errorf("step: Scheduled = %d, want 200", got)
 	}
@@ -103,7 +102,7 @@ func TestPacerRampToZeroAndSteps(t *testing.T) {
 // TestPacerStopInterruptsLongWait: vegeta sleeps for whatever Pace returns,
 // so a slow stream must wait inside Pace where a stop can reach it.
 func TestPacerStopInterruptsLongWait(t *testing.T) {
-	p := NewPacer(scenarios.Rate{Freq: 1, Per: time.Minute}, nil, time.Hour)
+	p := NewPacer(1.0/60, nil, time.Hour)
 	stop := make(chan struct{})
 	p.stop = stop
 	done := make(chan bool)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/analyse"
 	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
-	"github.com/loadlab/loadlab/scenarios"
 )
 
 // ceilingRate is far above what two cores can serve: the engine then sends
@@ -26,21 +26,18 @@ type engineRun struct {
 	cpu     time.Duration // CPU time of this process during the run
 }
 
-func runEngine(tb testing.TB, baseURL string, stream scenarios.Stream, window time.Duration, opts ...load.Option) engineRun {
+func runEngine(tb testing.TB, baseURL string, stream load.Stream, window time.Duration, opts ...load.Option) engineRun {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), window+time.Minute)
 	defer cancel()
 	cpu0, start := cpuTime(), time.Now()
-	res, err := load.Run(ctx, baseURL, []scenarios.Stream{stream},
+	res, err := load.Run(ctx, baseURL, []load.Stream{stream},
 		append([]load.Option{load.WithDuration(window), load.WithLogger(discardLogger), load.WithSeed(1)}, opts...)...)
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	if err != nil {
 		tb.Fatalf("load.Run: %v", err)
 	}
-	whole, ok := res.Summary("", results.Phase{Name: "whole", EndS: res.Duration.Seconds()})
-	if !ok {
-		tb.Fatal("load.Run: no whole-run summary")
-	}
+	whole := analyse.Total(res, results.Phase{Name: "whole", EndS: res.Duration.Seconds()})
 	return engineRun{res: res, whole: whole, health: res.ByStream[0].Health, elapsed: elapsed, cpu: cpu}
 }
 
@@ -156,9 +153,12 @@ func BenchmarkRateAccuracy(b *testing.B) {
 				sent += r.health.Sent
 				late += r.health.LateSends
 				seconds += r.res.Duration.Seconds()
-				streams := r.res.Streams([]results.Phase{{Name: "whole", EndS: r.res.Duration.Seconds()}})
-				for _, s := range streams[0].Seconds {
-					worst = min(worst, float64(s.Requests)/float64(rate))
+				// Seconds hold the hits intended in them: the share of those
+				// sent at all (late or not).
+				sr := r.res.ByStream[0]
+				for t := range sr.Seconds() {
+					s := sr.Second(t)
+					worst = min(worst, float64(s.Requests-s.Unsent)/float64(rate))
 				}
 				p50, p99 = r.whole.Latency.P50, r.whole.Latency.P99
 				if r.health.Saturated {

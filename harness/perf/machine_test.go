@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadlab/loadlab/scenarios"
+	"github.com/loadlab/loadlab/harness/load"
 )
 
 // Settings of the benchmarks, from the environment.
@@ -45,15 +45,12 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// perSecond is a constant rate of n requests per second.
-func perSecond(n int) scenarios.Rate { return scenarios.Rate{Freq: n, Per: time.Second} }
-
 // reads is the one stream the generator benchmarks send: GETs over 1000
 // keys, the items API's hot path.
-func reads(rate, workers int) scenarios.Stream {
-	return scenarios.Stream{
+func reads(rate, workers int) load.Stream {
+	return load.Stream{
 		Name: "reads", Method: "GET", Path: "/items/{key}",
-		Rate: perSecond(rate), Keys: scenarios.Keys{Count: 1000}, MaxWorkers: workers,
+		Rate: float64(rate), Keys: load.Keys{Count: 1000}, MaxWorkers: workers,
 	}
 }
 

@@ -80,6 +80,7 @@ type Variant struct {
 	Phases     []Phase           `json:"phases"`
 	Faults     []FaultWindow     `json:"faults,omitempty"`
 	Streams    []Stream          `json:"streams"`
+	Total      []PhaseSummary    `json:"total,omitempty"`   // all streams together: one per Phases entry, same order
 	Metrics    []Series          `json:"metrics,omitempty"` // scraped from the target's /metrics
 	History    *History          `json:"history,omitempty"`
 	Checks     []CheckResult     `json:"checks,omitempty"`
@@ -91,6 +92,22 @@ type Phase struct {
 	Name   string  `json:"name"`
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
+}
+
+// Contains reports whether second t of a variant that ran durationS seconds
+// belongs to the phase. Second t covers [t, t+1), cut short at durationS
+// when the run ended inside it, and belongs to the phase that holds its
+// midpoint: so the phases of a variant share its seconds out with none
+// counted twice or lost, a fault applied at 20.03 s owns seconds 20, 21, ...,
+// and a last partial second still belongs somewhere. This is the one rule:
+// summaries, checks, comparisons and bench lines all cover the same seconds.
+func (p Phase) Contains(t int, durationS float64) bool {
+	start, end := float64(t), float64(t+1)
+	if durationS > start && durationS < end {
+		end = durationS
+	}
+	mid := (start + end) / 2
+	return p.StartS <= mid && mid < p.EndS
 }
 
 // FaultWindow is one scheduled fault and when it was really active.
@@ -115,21 +132,27 @@ type Stream struct {
 	Name    string         `json:"name"`
 	Method  string         `json:"method"`
 	Path    string         `json:"path"`
-	Rate    string         `json:"rate"`    // as written in the scenario, e.g. "400/s" or "ramp 50/s→400/s"
-	Seconds []Bucket       `json:"seconds"` // one per second of load, T = index
-	Phases  []PhaseSummary `json:"phases"`  // one per Variant.Phases entry, same order
+	Rate    string         `json:"rate"`              // as written in the scenario, e.g. "400/s" or "ramp 50/s→400/s"
+	Seconds []Bucket       `json:"seconds"`           // one per second of load, T = index
+	Phases  []PhaseSummary `json:"phases"`            // one per Variant.Phases entry, same order
+	Arrival string         `json:"arrival,omitempty"` // "poisson"; empty: evenly spaced
 	// Generator health: the load generator must not hide its own limits.
-	Intended    int64   `json:"intended"`     // requests the pacer scheduled
-	Sent        int64   `json:"sent"`         // requests actually sent
-	LateSends   int64   `json:"late_sends"`   // sent more than 10 ms after their intended time
-	MaxLateMs   float64 `json:"max_late_ms"`  // worst lateness
-	MaxWorkers  int     `json:"max_workers"`  // concurrent workers at peak
-	WorkerLimit int     `json:"worker_limit"` // cap, 0 = uncapped
-	Saturated   bool    `json:"saturated"`    // the generator could not keep the schedule
+	Intended    int64   `json:"intended"`         // requests the pacer scheduled
+	Sent        int64   `json:"sent"`             // requests actually sent
+	Unsent      int64   `json:"unsent,omitempty"` // scheduled but never sent: counted as failed requests
+	LateSends   int64   `json:"late_sends"`       // sent more than 10 ms after their intended time
+	MaxLateMs   float64 `json:"max_late_ms"`      // worst lateness
+	MaxWorkers  int     `json:"max_workers"`      // concurrent workers at peak
+	WorkerLimit int     `json:"worker_limit"`     // cap, 0 = uncapped
+	Saturated   bool    `json:"saturated"`        // the generator could not keep the schedule
 }
 
 // Latency holds exact percentiles from an HdrHistogram, in milliseconds.
-// Latency is measured from the intended send time (coordinated-omission safe).
+// Latency is measured from the intended send time (coordinated-omission
+// safe). Buckets and summaries hold the successes' latency as the headline
+// and the failures' beside it, so that fast errors cannot pull a percentile
+// down while a service fails. (Files written before failure_latency existed
+// hold every response's latency in latency.)
 type Latency struct {
 	P50  float64 `json:"p50_ms"`
 	P90  float64 `json:"p90_ms"`
@@ -139,16 +162,21 @@ type Latency struct {
 	Mean float64 `json:"mean_ms"`
 }
 
-// Bucket is one second of one stream.
+// Bucket is one second of one stream: the requests intended in that second,
+// whenever they really left (a backlog built during a fault is the fault's).
 type Bucket struct {
-	T         int              `json:"t"` // second offset from T0
-	Requests  int64            `json:"requests"`
-	Successes int64            `json:"successes"`        // 2xx (and 404 on reads of never-written keys)
-	Codes     map[string]int64 `json:"codes,omitempty"`  // "200": n, "503": n, "0": transport errors
-	Errors    map[string]int64 `json:"errors,omitempty"` // transport error class: "timeout", "refused", "reset", ...
-	LateSends int64            `json:"late_sends,omitempty"`
-	Latency   Latency          `json:"latency"`
-	Sources   map[string]int64 `json:"sources,omitempty"` // X-Source of responses: db, cache, stale, queue
+	T              int              `json:"t"`                // second offset from T0
+	Requests       int64            `json:"requests"`         // intended in this second: sent, and unsent
+	Successes      int64            `json:"successes"`        // 2xx (and 404 on reads of never-written keys)
+	Unsent         int64            `json:"unsent,omitempty"` // due but never sent: failed, latency until the generator gave up
+	Codes          map[string]int64 `json:"codes,omitempty"`  // "200": n, "503": n, "0": transport errors
+	Errors         map[string]int64 `json:"errors,omitempty"` // transport error class: "timeout", "refused", "reset", ...
+	LateSends      int64            `json:"late_sends,omitempty"`
+	MaxLateMs      float64          `json:"max_late_ms,omitempty"` // worst lateness of this second's sends
+	Overflow       int64            `json:"overflow,omitempty"`    // latencies above 60 s, recorded at 60 s
+	Latency        Latency          `json:"latency"`               // successes
+	FailureLatency *Latency         `json:"failure_latency,omitempty"`
+	Sources        map[string]int64 `json:"sources,omitempty"` // X-Source of responses: db, cache, stale, queue
 }
 
 // PhaseSummary aggregates a stream over one phase.
@@ -158,11 +186,16 @@ type PhaseSummary struct {
 	Successes    int64            `json:"successes"`
 	SuccessRatio float64          `json:"success_ratio"`
 	Throughput   float64          `json:"throughput_rps"` // successful responses per second
-	Rate         float64          `json:"rate_rps"`       // requests sent per second
-	Latency      Latency          `json:"latency"`
+	Rate         float64          `json:"rate_rps"`       // requests per second, unsent ones included
+	Latency      Latency          `json:"latency"`        // successes
 	Codes        map[string]int64 `json:"codes,omitempty"`
 	Sources      map[string]int64 `json:"sources,omitempty"`
 	LateSends    int64            `json:"late_sends,omitempty"`
+	// Added without a schema bump: absent in older files, read as zero.
+	Unsent         int64    `json:"unsent,omitempty"`      // due but never sent, counted in Requests as failures
+	Overflow       int64    `json:"overflow,omitempty"`    // latencies above 60 s, recorded at 60 s
+	MaxLateMs      float64  `json:"max_late_ms,omitempty"` // worst lateness of a send
+	FailureLatency *Latency `json:"failure_latency,omitempty"`
 }
 
 // Series is one scraped metric over time, e.g. "cache_hit_ratio" or

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
@@ -61,6 +62,7 @@ func TestMain(m *testing.M) {
 // it skips the test, or fails it under LOADLAB_REQUIRE_DOCKER=1.
 func getLab(tb testing.TB) *lab {
 	tb.Helper()
+	labtest.SkipShort(tb) // -short: unit tests only, no container
 	labOnce.Do(startLab)
 	if labSkip != "" {
 		if os.Getenv("LOADLAB_REQUIRE_DOCKER") == "1" {

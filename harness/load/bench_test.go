@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
-
 )
 
 // BenchmarkEngine measures the engine's ceiling: one second per iteration

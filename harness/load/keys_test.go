@@ -3,7 +3,6 @@ package load
 import (
 	"slices"
 	"testing"
-
 )
 
 func drawKeys(t *testing.T, k Keys, seed int64, stream, n int) []uint32 {

@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 	"time"
-
 )
 
 func perSecond(n int) float64 { return float64(n) }

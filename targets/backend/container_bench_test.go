@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/analyse"
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/labtest"
-	"github.com/loadlab/loadlab/harness/analyse"
 	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
 )

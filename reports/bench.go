@@ -57,13 +57,12 @@ func Bench(r *results.Results) []byte {
 				name := fmt.Sprintf("%s/variant=%s/stream=%s/phase=%s", base, benchValue(v.Name), benchValue(st.Name), benchValue(ps.Phase))
 				fmt.Fprintf(&b, "%s 1 %s p50-ms %s p99-ms %s req/s %s success-ratio\n", name,
 					num(ps.Latency.P50, 3), num(ps.Latency.P99, 3), num(ps.Throughput, 3), num(ps.SuccessRatio, 6))
-				start, end, ok := phaseWindow(v.Phases, i, ps.Phase)
+				ph, ok := phaseWindow(v.Phases, i, ps.Phase)
 				if !ok {
 					continue
 				}
 				for _, sec := range st.Seconds {
-					t := float64(sec.T)
-					if sec.Requests == 0 || t < start || t >= end {
+					if sec.Requests == 0 || !ph.Contains(sec.T, v.DurationS) {
 						continue
 					}
 					fmt.Fprintf(&b, "%s/window=1s 1 %s p50-ms %s p99-ms %d req/s %s success-ratio\n", name,
@@ -78,16 +77,16 @@ func Bench(r *results.Results) []byte {
 
 // phaseWindow finds the time window of the i-th phase summary: by position
 // (the schema keeps both in the same order), checked by name.
-func phaseWindow(phases []results.Phase, i int, name string) (start, end float64, ok bool) {
+func phaseWindow(phases []results.Phase, i int, name string) (results.Phase, bool) {
 	if i < len(phases) && phases[i].Name == name {
-		return phases[i].StartS, phases[i].EndS, true
+		return phases[i], true
 	}
 	for _, p := range phases {
 		if p.Name == name {
-			return p.StartS, p.EndS, true
+			return p, true
 		}
 	}
-	return 0, 0, false
+	return results.Phase{}, false
 }
 
 func cpuLine(n int) string {

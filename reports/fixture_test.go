@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/history"
+	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/reports/results/resultstest"
 )
@@ -48,12 +50,6 @@ func fixture() *results.Results {
 			Limits: map[string]string{"backend": "cpus=1 memory=256MiB"},
 		},
 	}
-	phases := []results.Phase{
-		{Name: "whole", StartS: 0, EndS: 30},
-		{Name: "before db-partition", StartS: 0, EndS: 10},
-		{Name: "during db-partition", StartS: 10, EndS: 20},
-		{Name: "after db-partition", StartS: 20, EndS: 30},
-	}
 	for vi, name := range []string{"cp", "ap"} {
 		ap := name == "ap"
 		v := results.Variant{
@@ -62,55 +58,24 @@ func fixture() *results.Results {
 			Client:    "proxy",
 			Status:    results.StatusOK,
 			StartedAt: t0.Add(time.Duration(vi) * 45 * time.Second),
-			DurationS: 30,
-			Phases:    phases,
-			Faults: []results.FaultWindow{{
-				Name: "db-partition", Link: "backend->postgres", Toxic: "timeout", Direction: "downstream",
-				Toxicity: 1, Attributes: map[string]int64{"timeout": 0},
-				PlannedAtS: 10, PlannedForS: 10,
-				ActiveFromS: 10.012 + 0.001*float64(vi), ActiveToS: 20.031,
-				ApplyMs: 3.5, RemoveMs: 12.25,
-			}},
 		}
 		if ap {
 			v.Settings["writes"] = "queue"
 		}
+		faults := []results.FaultWindow{{
+			Name: "db-partition", Link: "backend->postgres", Toxic: "timeout", Direction: "downstream",
+			Toxicity: 1, Attributes: map[string]int64{"timeout": 0},
+			PlannedAtS: 10, PlannedForS: 10,
+			ActiveFromS: 10.012 + 0.001*float64(vi), ActiveToS: 20.031,
+			ApplyMs: 3.5, RemoveMs: 12.25,
+		}}
+		var streams []resultstest.Stream
 		for si, st := range []struct {
 			name, method string
-			rps          int64
+			rps          int
 		}{{"reads", "GET", 40}, {"writes", "PUT", 10}} {
-			s := results.Stream{
-				Name: st.name, Method: st.method, Path: "/items/{key}", Rate: fmt.Sprintf("%d/s", st.rps),
-				Intended: st.rps * 30, Sent: st.rps * 30, LateSends: 3, MaxLateMs: 1.75, MaxWorkers: 8 + si,
-			}
-			for t := range 30 {
-				during := t >= 10 && t < 20
-				b := results.Bucket{T: t, Requests: st.rps, Successes: st.rps}
-				lat := 1.5 + 0.1*float64(t%5) + 0.5*float64(si)
-				src := "db"
-				if st.method == "GET" {
-					src = "cache"
-				}
-				switch {
-				case during && !ap:
-					b.Successes = st.rps / 4 // cache hits still answer
-					lat *= 40
-				case during && ap:
-					lat *= 3
-					src = map[string]string{"GET": "stale", "PUT": "queue"}[st.method]
-				}
-				b.Codes = map[string]int64{"200": b.Successes}
-				if n := st.rps - b.Successes; n > 0 {
-					b.Codes["503"] = n
-				}
-				b.Sources = map[string]int64{src: b.Successes}
-				b.Latency = results.Latency{P50: lat, P90: lat * 2, P99: lat * 4, P999: lat * 6, Max: lat * 8, Mean: lat * 1.3}
-				s.Seconds = append(s.Seconds, b)
-			}
-			for _, ph := range phases {
-				s.Phases = append(s.Phases, resultstest.Summarize(s.Seconds, ph))
-			}
-			v.Streams = append(v.Streams, s)
+			streams = append(streams, resultstest.Stream{Name: st.name, Method: st.method, Rate: st.rps,
+				Request: func(t, i int) load.Sample { return partitionRequest(ap, si, st.method, st.rps, t, i) }})
 		}
 		hit := results.Series{Name: "cache_hit_ratio", Unit: "ratio", Help: "cache hits / lookups per scrape interval"}
 		depth := results.Series{Name: "queue_depth", Unit: "count", Help: "writes waiting in the queue"}
@@ -123,6 +88,7 @@ func fixture() *results.Results {
 			depth.Points = append(depth.Points, results.Point{T: float64(t), V: d})
 		}
 		v.Metrics = []results.Series{hit, depth}
+		resultstest.Measure(&v, 30, faults, streams...)
 		v.History = &results.History{
 			Operations: 1500, Writes: 300, AckedWrites: 290, Reads: 1200, Unknown: 4, Keys: 100,
 			Converged: true,
@@ -154,4 +120,34 @@ func fixture() *results.Results {
 		r.Variants = append(r.Variants, v)
 	}
 	return r
+}
+
+// partitionRequest is what came of request i of second t of stream si. cp
+// answers a quarter of the requests during the partition from the cache
+// and fails the rest slowly (503 after waiting on Postgres); ap answers
+// everything, stale or queued, three times slower. Three reads of second 5
+// left 15 ms late; cp's last two writes were never sent.
+func partitionRequest(ap bool, si int, method string, rps, t, i int) load.Sample {
+	during := t >= 10 && t < 20
+	typical := time.Duration((1.5+0.1*float64(t%5)+0.5*float64(si))*1000) * time.Microsecond
+	x := load.Sample{Code: 200, Success: true, Source: history.SourceDB}
+	if method == "GET" {
+		x.Source = history.SourceCache
+	}
+	switch {
+	case during && !ap && i >= rps/4:
+		x = load.Sample{Code: 503}
+		typical *= 40
+	case during && ap:
+		typical *= 3
+		x.Source = map[string]history.Source{"GET": history.SourceStale, "PUT": history.SourceQueue}[method]
+	}
+	x.Latency = resultstest.Spread(typical, i, rps)
+	if method == "GET" && t == 5 && i < 3 {
+		x.Late = 15 * time.Millisecond
+	}
+	if !ap && method == "PUT" && t == 29 && i >= rps-2 {
+		x = load.Sample{Unsent: true, Latency: 250 * time.Millisecond}
+	}
+	return x
 }

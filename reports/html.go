@@ -66,7 +66,8 @@ type streamView struct {
 
 type phaseRow struct {
 	results.PhaseSummary
-	Codes, Sources string
+	Codes, Sources   string
+	FailP50, FailP99 string // "–" when nothing failed
 }
 
 type chartGroup struct {
@@ -194,7 +195,11 @@ func newVariantView(v results.Variant) variantView {
 	for _, st := range v.Streams {
 		sv := streamView{Stream: st}
 		for _, ps := range st.Phases {
-			sv.Phases = append(sv.Phases, phaseRow{PhaseSummary: ps, Codes: fmtCounts(ps.Codes), Sources: fmtCounts(ps.Sources)})
+			row := phaseRow{PhaseSummary: ps, Codes: fmtCounts(ps.Codes), Sources: fmtCounts(ps.Sources), FailP50: "–", FailP99: "–"}
+			if f := ps.FailureLatency; f != nil {
+				row.FailP50, row.FailP99 = fmtMs(f.P50), fmtMs(f.P99)
+			}
+			sv.Phases = append(sv.Phases, row)
 		}
 		vv.Streams = append(vv.Streams, sv)
 	}

@@ -66,14 +66,24 @@ func Markdown(r *results.Results) []byte {
 		if v.Status != "" && v.Status != results.StatusOK {
 			fmt.Fprintf(&b, "> **Variant %s**: %s\n\n", v.Status, mdText(orNone(v.Reason)))
 		}
-		b.WriteString("| stream | phase | p50 (ms) | p99 (ms) | throughput (req/s) | success |\n|---|---|--:|--:|--:|--:|\n")
+		b.WriteString("| stream | phase | p50 (ms) | p99 (ms) | failed p99 (ms) | throughput (req/s) | success | unsent |\n|---|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, st := range v.Streams {
 			for _, ph := range st.Phases {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(st.Name), cell(ph.Phase),
-					fmtMs(ph.Latency.P50), fmtMs(ph.Latency.P99), fmtRate(ph.Throughput), fmtRatio(ph.SuccessRatio))
+				failP99 := "–"
+				if f := ph.FailureLatency; f != nil {
+					failP99 = fmtMs(f.P99)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(st.Name), cell(ph.Phase),
+					fmtMs(ph.Latency.P50), fmtMs(ph.Latency.P99), failP99, fmtRate(ph.Throughput), fmtRatio(ph.SuccessRatio), fmtInt(ph.Unsent))
 			}
 		}
-		b.WriteString("\n")
+		b.WriteString("\nLatency from the intended send time: p50 and p99 of the successes, failed p99 of the rest; a request counts in the second it was intended for.\n\n")
+		for _, st := range v.Streams {
+			if over := overflow(st); st.Unsent > 0 || over > 0 {
+				fmt.Fprintf(&b, "⚠️ `%s`: %s requests due but never sent (counted as failed, waiting until the generator gave up) · %s latencies above the 60 s histogram ceiling (recorded at 60 s).\n\n",
+					st.Name, fmtInt(st.Unsent), fmtInt(over))
+			}
+		}
 		for _, st := range v.Streams {
 			if st.Saturated {
 				fmt.Fprintf(&b, "⚠️ The load generator could not keep the schedule of `%s` (%s late sends, worst %s ms): latencies, measured from the intended send times, include its own delay.\n\n",
@@ -101,6 +111,15 @@ func Markdown(r *results.Results) []byte {
 		b.WriteString("\n</details>\n")
 	}
 	return b.Bytes()
+}
+
+// overflow counts a stream's latencies above the histograms' ceiling.
+func overflow(st results.Stream) int64 {
+	var n int64
+	for _, b := range st.Seconds {
+		n += b.Overflow
+	}
+	return n
 }
 
 // convergence says in words how long the store took to hold every acked

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/loadlab/loadlab/reports/results"
+	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results/resultstest"
 )
 
@@ -396,21 +397,18 @@ func synthetic(nv, ns, secs int, rps int64) *results.Results {
 	for v := range nv {
 		vr := base
 		vr.Name = "v" + strconv.Itoa(v)
-		vr.DurationS = float64(secs)
-		vr.Phases = []results.Phase{{Name: "whole", EndS: float64(secs)}}
-		vr.Streams = nil
+		vr.Streams, vr.Total = nil, nil
+		var streams []resultstest.Stream
 		for s := range ns {
-			st := base.Streams[0]
-			st.Name = "s" + strconv.Itoa(s)
-			st.Seconds = make([]results.Bucket, secs)
-			for t := range st.Seconds {
-				b := base.Streams[0].Seconds[t%30]
-				b.T, b.Requests, b.Successes = t, rps, rps-int64(t%3)
-				st.Seconds[t] = b
-			}
-			st.Phases = []results.PhaseSummary{resultstest.Summarize(st.Seconds, vr.Phases[0])}
-			vr.Streams = append(vr.Streams, st)
+			streams = append(streams, resultstest.Stream{Name: "s" + strconv.Itoa(s), Method: "GET", Rate: int(rps),
+				Request: func(t, i int) load.Sample {
+					if i < t%3 {
+						return load.Sample{Code: 503, Latency: time.Millisecond}
+					}
+					return load.Sample{Code: 200, Success: true, Latency: resultstest.Spread(2*time.Millisecond, i, int(rps))}
+				}})
 		}
+		resultstest.Measure(&vr, secs, nil, streams...)
 		r.Variants = append(r.Variants, vr)
 	}
 	return r

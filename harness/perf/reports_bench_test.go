@@ -2,13 +2,14 @@ package perf
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/history"
+	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports"
 	"github.com/loadlab/loadlab/reports/compare"
 	"github.com/loadlab/loadlab/reports/results"
@@ -49,62 +50,40 @@ func syntheticRun(seed uint64, latencyScale float64) *results.Results {
 		},
 	}
 	const fault = "db-partition"
-	phases := []results.Phase{
-		{Name: "whole", EndS: synthSeconds},
-		{Name: "before " + fault, EndS: faultFrom},
-		{Name: "during " + fault, StartS: faultFrom, EndS: faultTo},
-		{Name: "after " + fault, StartS: faultTo, EndS: synthSeconds},
-	}
 	for vi, name := range []string{"cp", "ap"} {
 		ap := name == "ap"
 		v := results.Variant{
 			Name: name, Settings: map[string]string{"consistency": name}, Client: "proxy",
 			Status: results.StatusOK, StartedAt: t0.Add(time.Duration(vi) * (synthSeconds + 30) * time.Second),
-			DurationS: synthSeconds, Phases: phases,
-			Faults: []results.FaultWindow{{
-				Name: fault, Link: "backend->postgres", Toxic: "down",
-				PlannedAtS: faultFrom, PlannedForS: faultTo - faultFrom,
-				ActiveFromS: faultFrom + 0.01, ActiveToS: faultTo + 0.02, ApplyMs: 2.5, RemoveMs: 3.1,
-			}},
 		}
+		faults := []results.FaultWindow{{
+			Name: fault, Link: "backend->postgres", Toxic: "down",
+			PlannedAtS: faultFrom, PlannedForS: faultTo - faultFrom,
+			ActiveFromS: faultFrom + 0.01, ActiveToS: faultTo + 0.02, ApplyMs: 2.5, RemoveMs: 3.1,
+		}}
+		var streams []resultstest.Stream
 		var ops, writes int64
 		for _, st := range synthStreams {
-			s := results.Stream{Name: st.name, Method: st.method, Path: "/items/{key}", Rate: fmt.Sprintf("%d/s", st.rps)}
-			for t := range synthSeconds {
-				during := t >= faultFrom && t < faultTo
-				n := st.rps + int64(rng.IntN(5)) - 2
-				b := results.Bucket{T: t, Requests: n, Successes: n}
-				lat := (1.2 + 0.4*rng.Float64()) * latencyScale
-				src := "db"
-				if st.method == "GET" {
-					src = "cache"
-				}
-				switch {
-				case during && !ap:
-					b.Successes = n / 3
-					lat *= 30
-				case during && ap:
-					lat *= 2
-					src = map[string]string{"GET": "stale", "PUT": "queue"}[st.method]
-				}
-				b.Codes = map[string]int64{"200": b.Successes}
-				if f := n - b.Successes; f > 0 {
-					b.Codes["503"] = f
-				}
-				b.Sources = map[string]int64{src: b.Successes}
-				b.Latency = results.Latency{P50: lat, P90: 2 * lat, P99: 4 * lat, P999: 6 * lat, Max: 9 * lat, Mean: 1.3 * lat}
-				s.Seconds = append(s.Seconds, b)
-				s.Intended += st.rps
-				s.Sent += n
-				ops += n
-				if st.method == "PUT" {
-					writes += n
-				}
+			ops += st.rps * synthSeconds
+			if st.method == "PUT" {
+				writes += st.rps * synthSeconds
 			}
-			for _, ph := range phases {
-				s.Phases = append(s.Phases, resultstest.Summarize(s.Seconds, ph))
-			}
-			v.Streams = append(v.Streams, s)
+			streams = append(streams, resultstest.Stream{Name: st.name, Method: st.method, Rate: int(st.rps),
+				Request: func(t, i int) load.Sample {
+					during := t >= faultFrom && t < faultTo
+					lat := time.Duration((1.2 + 0.4*rng.Float64()) * latencyScale * float64(time.Millisecond))
+					x := load.Sample{Code: 200, Success: true, Source: history.SourceDB}
+					switch {
+					case during && !ap && i%3 != 0:
+						x = load.Sample{Code: 503}
+						lat *= 30
+					case during && ap:
+						lat *= 2
+						x.Source = history.SourceStale
+					}
+					x.Latency = resultstest.Spread(lat, i, int(st.rps))
+					return x
+				}})
 		}
 		for _, m := range []struct{ name, unit string }{{"cache_hit_ratio", "ratio"}, {"queue_depth", "count"}, {"db_pool_in_use", "count"}} {
 			series := results.Series{Name: m.name, Unit: m.unit}
@@ -113,6 +92,7 @@ func syntheticRun(seed uint64, latencyScale float64) *results.Results {
 			}
 			v.Metrics = append(v.Metrics, series)
 		}
+		resultstest.Measure(&v, synthSeconds, faults, streams...)
 		v.History = &results.History{
 			Operations: ops, Writes: writes, AckedWrites: writes * 9 / 10, Reads: ops - writes, Keys: 1000, Converged: true,
 		}

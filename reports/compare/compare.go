@@ -240,7 +240,7 @@ func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant) error {
 		r.noteSaturation(bv.Name, bs, hs)
 		for _, p := range common {
 			hp, _ := headPhases.get(p.Name)
-			if err := r.compareStreamPhase(cfg, bv.Name, bs, hs, p, hp); err != nil {
+			if err := r.compareStreamPhase(cfg, bv.Name, bs, hs, p, hp, bv.DurationS, hv.DurationS); err != nil {
 				return err
 			}
 		}
@@ -267,7 +267,7 @@ func (r *Report) noteSaturation(variant string, bs, hs *results.Stream) {
 	}
 }
 
-func (r *Report) compareStreamPhase(cfg *config, variant string, bs, hs *results.Stream, bp, hp *results.Phase) error {
+func (r *Report) compareStreamPhase(cfg *config, variant string, bs, hs *results.Stream, bp, hp *results.Phase, bd, hd float64) error {
 	bsum, bok := phaseSummary(bs, bp.Name)
 	hsum, hok := phaseSummary(hs, hp.Name)
 	for _, side := range []struct {
@@ -280,8 +280,8 @@ func (r *Report) compareStreamPhase(cfg *config, variant string, bs, hs *results
 		}
 	}
 	for _, m := range metricSpecs {
-		bx := m.samples(bs.Seconds, bp.StartS, bp.EndS)
-		hx := m.samples(hs.Seconds, hp.StartS, hp.EndS)
+		bx := m.samples(bs.Seconds, *bp, bd)
+		hx := m.samples(hs.Seconds, *hp, hd)
 		row := Row{Variant: variant, Stream: bs.Name, Phase: bp.Name, Metric: m.metric, NBase: len(bx), NHead: len(hx), P: math.NaN(), PAdj: math.NaN()}
 		row.Base, row.Head = median(bx), median(hx)
 		if bok {

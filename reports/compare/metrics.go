@@ -70,16 +70,15 @@ var metricSpecs = []metricSpec{
 	},
 }
 
-// samples returns the metric's per-second values of the buckets lying wholly
-// inside [startS, endS). A bucket T covers [T, T+1); the seconds straddling a
-// phase edge mix two regimes (say, before and during a fault) and would blur
-// exactly the difference the test looks for, so they are left out.
-// Non-finite values are dropped: the U test cannot rank NaN.
-func (m metricSpec) samples(buckets []results.Bucket, startS, endS float64) []float64 {
+// samples returns the metric's per-second values of the buckets the phase
+// contains (results.Phase.Contains: the rule the phase's summary follows
+// too, so a row's value and its test cover the same seconds) in a variant
+// that ran durationS. Non-finite values are dropped: the U test cannot
+// rank NaN.
+func (m metricSpec) samples(buckets []results.Bucket, ph results.Phase, durationS float64) []float64 {
 	var xs []float64
 	for _, b := range buckets {
-		t := float64(b.T)
-		if t < startS || t+1 > endS {
+		if !ph.Contains(b.T, durationS) {
 			continue
 		}
 		v, ok := m.sample(b)

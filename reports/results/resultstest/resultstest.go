@@ -1,44 +1,67 @@
-// Package resultstest helps tests and benchmarks build synthetic results.
+// Package resultstest builds synthetic results for tests and benchmarks
+// through the same code a run uses: every synthetic request is recorded
+// into the load engine's per-second histograms, and analyse turns them into
+// buckets, phase summaries and totals. A fixture's percentiles are then
+// what a run would report for those requests, not a guess at how seconds
+// combine.
+//
+// It imports the harness, which the reports themselves never do: it stands
+// in for a run.
 package resultstest
 
 import (
-	"math"
+	"time"
 
+	"github.com/loadlab/loadlab/harness/analyse"
+	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
 )
 
-// Summarize aggregates the buckets of a phase the simple way: counts add
-// up, each latency percentile takes the worst second. A real run merges the
-// seconds' histograms instead; synthetic results have none to merge.
-func Summarize(buckets []results.Bucket, ph results.Phase) results.PhaseSummary {
-	ps := results.PhaseSummary{Phase: ph.Name, Codes: map[string]int64{}, Sources: map[string]int64{}}
-	var sumMean float64
-	for _, b := range buckets {
-		if float64(b.T) < ph.StartS || float64(b.T) >= ph.EndS {
-			continue
+// Stream is one synthetic stream: Rate requests intended in each second,
+// and Request says what came of request i of second t.
+type Stream struct {
+	Name, Method string
+	Rate         int
+	Request      func(t, i int) load.Sample
+}
+
+// Measure records every request of the streams over the given seconds and
+// fills v's duration, phases (derived from faults), streams and totals as a
+// run would; v's metrics are kept. Generator health follows from the
+// samples: unsent ones are intended but not sent.
+func Measure(v *results.Variant, seconds int, faults []results.FaultWindow, streams ...Stream) {
+	res := &load.Result{Duration: time.Duration(seconds) * time.Second}
+	for si, st := range streams {
+		sr := load.NewStreamResult(si, load.Stream{Name: st.Name, Method: st.Method, Path: "/items/{key}", Rate: float64(st.Rate)}, seconds)
+		h := &sr.Health
+		for t := range seconds {
+			for i := range st.Rate {
+				x := st.Request(t, i)
+				sr.Record(t, x)
+				h.Intended++
+				if x.Unsent {
+					h.Unsent++
+					continue
+				}
+				if x.Late > 10*time.Millisecond {
+					h.LateSends++
+				}
+				h.MaxLate = max(h.MaxLate, x.Late)
+			}
 		}
-		ps.Requests += b.Requests
-		ps.Successes += b.Successes
-		for k, n := range b.Codes {
-			ps.Codes[k] += n
-		}
-		for k, n := range b.Sources {
-			ps.Sources[k] += n
-		}
-		l := &ps.Latency
-		l.P50 = math.Max(l.P50, b.Latency.P50)
-		l.P90 = math.Max(l.P90, b.Latency.P90)
-		l.P99 = math.Max(l.P99, b.Latency.P99)
-		l.P999 = math.Max(l.P999, b.Latency.P999)
-		l.Max = math.Max(l.Max, b.Latency.Max)
-		sumMean += b.Latency.Mean * float64(b.Requests)
+		h.Sent = h.Intended - h.Unsent
+		h.Saturated = h.Unsent*100 > h.Intended || h.LateSends*100 > h.Sent
+		res.ByStream = append(res.ByStream, sr)
 	}
-	if ps.Requests > 0 {
-		ps.SuccessRatio = float64(ps.Successes) / float64(ps.Requests)
-		ps.Latency.Mean = sumMean / float64(ps.Requests)
+	analyse.Variant(analyse.Measured{Load: res, Faults: faults, Metrics: v.Metrics}, v)
+}
+
+// Spread is a latency distribution for request i of n around typical: from
+// half of it to one and a half times it, with the last request of each
+// second at four times it, so that p99 and max differ from p50.
+func Spread(typical time.Duration, i, n int) time.Duration {
+	if i == n-1 {
+		return 4 * typical
 	}
-	secs := ph.EndS - ph.StartS
-	ps.Rate = float64(ps.Requests) / secs
-	ps.Throughput = float64(ps.Successes) / secs
-	return ps
+	return typical/2 + time.Duration(int64(typical)*int64(i)/int64(n))
 }

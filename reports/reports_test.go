@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/harness/load"
+	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/reports/results/resultstest"
 )
 

@@ -3,8 +3,8 @@
 //
 // The pipeline of one run:
 //
-//	scenarios.Stream ──▶ Pacer (open model: constant rate or linear ramps,
-//	                     one attack, no restarts) ──▶ vegeta Attacker
+//	load.Stream ──▶ Pacer (open model: constant rate or linear ramps, even
+//	                or Poisson arrivals, one attack, no restarts) ──▶ vegeta Attacker
 //	                     (one per stream, single-use, capped workers)
 //	                 ──▶ targeter (key per request from a seeded RNG,
 //	                     method, path, generated body)
@@ -13,8 +13,11 @@
 //	                 inverse gives each hit's intended send time, so latency
 //	                 is measured from when the request should have left
 //	                 (coordinated-omission safe) and late sends are counted
-//	             ──▶ per-second buckets (counts, codes, error classes,
-//	                 X-Source, a sparse HdrHistogram of latency)
+//	             ──▶ per-second buckets of the hits *intended* in that second
+//	                 (counts, codes, error classes classified by type in the
+//	                 transport, X-Source, sparse HdrHistograms of success and
+//	                 of failure latency, overflow above 60 s); hits never sent
+//	                 are recorded there too, as unsent failures
 //	             ──▶ one history.Op per request for the Jepsen-style checks,
 //	                 spooled to an unlinked temporary file as it grows
 //
@@ -24,7 +27,11 @@
 // is read back into Result.Ops at the end, so a long run's memory stays
 // flat until the checks need the ops.
 //
-// The generator reports its own limits (late sends, worker cap, peak
-// concurrency) so that a report never blames the target for what the load
-// generator failed to send.
+// The generator reports its own limits (late sends, unsent hits, worker
+// cap, peak concurrency) so that a report never blames the target for what
+// the load generator failed to send.
+//
+// The package has its own types (Stream, Summary, Latency) and imports
+// neither the scenario format nor the results schema: the harness
+// translates one and analyse builds the other.
 package load

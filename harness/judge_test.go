@@ -50,3 +50,16 @@ func TestJudgeReadsTheResults(t *testing.T) {
 		t.Errorf("checks %+v: want the total during the cut to fail at 0.1, reads' whole to pass at 1", got)
 	}
 }
+
+// TestJudgeNoSuccessesNoLatency: a phase where everything failed has no
+// success latency; a latency check fails instead of passing on a zero.
+func TestJudgeNoSuccessesNoLatency(t *testing.T) {
+	rv := &results.Variant{
+		Name: "cp", DurationS: 2, Phases: []results.Phase{{Name: "whole", EndS: 2}},
+		Total: []results.PhaseSummary{{Phase: "whole", Requests: 100, FailureLatency: &results.Latency{P99: 3}}},
+	}
+	sc := &scenarios.Scenario{Checks: []scenarios.Check{{Metric: "p99", Op: "<", Value: 50, Expect: "p99 < 50ms"}}}
+	if got := judge(sc, rv); len(got) != 1 || got[0].Pass {
+		t.Errorf("checks %+v: want p99 < 50ms to fail when nothing succeeded", got)
+	}
+}

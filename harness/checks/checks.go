@@ -142,6 +142,11 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 		if needsRequests[c.Metric] && s.Requests == 0 {
 			return fail("no requests in phase %q: %s is undefined", phaseName, c.Metric)
 		}
+		// Latency is the successes'; with none, a p99 of 0 would pass
+		// any upper bound while everything failed.
+		if needsRequests[c.Metric] && c.Metric != "success_ratio" && c.Metric != "error_ratio" && s.Successes == 0 {
+			return fail("no successful responses in phase %q: the successes' %s is undefined", phaseName, c.Metric)
+		}
 		observed = fromPhaseSummary(c.Metric, s)
 	}
 	res.Observed = observed

@@ -53,6 +53,21 @@ var needsRequests = map[string]bool{
 	"success_ratio": true, "error_ratio": true,
 }
 
+// undefined says why metric means nothing over summary s, or "". Latency
+// is the successes': with none, a p99 of 0 would pass any upper bound
+// while everything failed.
+func undefined(metric string, s results.PhaseSummary, phase string) string {
+	switch {
+	case !needsRequests[metric]:
+		return ""
+	case s.Requests == 0:
+		return fmt.Sprintf("no requests in phase %q: %s is undefined", phase, metric)
+	case s.Successes == 0 && metric != "success_ratio" && metric != "error_ratio":
+		return fmt.Sprintf("no successful responses in phase %q: the successes' %s is undefined", phase, metric)
+	}
+	return ""
+}
+
 // Evaluate returns one result per check that applies to v, in the order of
 // checks. summary supplies stream summaries; it may be nil when v has no
 // streams, and then stream metrics fail with a message.
@@ -139,13 +154,8 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 			}
 			return fail("no stream %q in phase %q of variant %s", c.Stream, phaseName, v.Name)
 		}
-		if needsRequests[c.Metric] && s.Requests == 0 {
-			return fail("no requests in phase %q: %s is undefined", phaseName, c.Metric)
-		}
-		// Latency is the successes'; with none, a p99 of 0 would pass
-		// any upper bound while everything failed.
-		if needsRequests[c.Metric] && c.Metric != "success_ratio" && c.Metric != "error_ratio" && s.Successes == 0 {
-			return fail("no successful responses in phase %q: the successes' %s is undefined", phaseName, c.Metric)
+		if msg := undefined(c.Metric, s, phaseName); msg != "" {
+			return fail("%s", msg)
 		}
 		observed = fromPhaseSummary(c.Metric, s)
 	}

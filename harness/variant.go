@@ -26,10 +26,13 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		return rv, err
 	}
 	d, err := r.drive(ctx, sc, v, label, e, rv.Client)
+	if !d.t0.IsZero() {
+		rv.StartedAt = d.t0.UTC()
+	}
+	rv.Faults = d.faults
 	if err != nil {
 		return rv, err
 	}
-	rv.StartedAt = d.t0.UTC()
 	m := analyse.Measured{Load: d.load, Faults: d.faults}
 	if ctx.Err() == nil && d.deadErr == nil {
 		m.Converged, m.ConvergedAtS = r.settle(ctx, sc, v, store, d)

@@ -188,16 +188,21 @@ func TestRunKeys(t *testing.T) {
 		t.Errorf("%d ops for %d requests", len(res.Ops), res.ByStream[0].Health.Sent)
 	}
 
-	fromOps := map[string]int{}
+	// A request that failed in the transport (a dial timeout on a machine
+	// starved of CPU) may or may not have reached the server.
+	fromOps, failed := map[string]int{}, map[string]int{}
 	for _, op := range res.Ops {
 		fromOps[history.KeyName(op.Key)]++
+		if op.Code == 0 {
+			failed[history.KeyName(op.Key)]++
+		}
 	}
 	srv.mu.Lock()
 	onWire := srv.byKey
 	srv.mu.Unlock()
 	for k, n := range onWire {
-		if fromOps[k] != n {
-			t.Errorf("key %s: server saw %d, ops record %d", k, n, fromOps[k])
+		if n > fromOps[k] || n < fromOps[k]-failed[k] {
+			t.Errorf("key %s: server saw %d, ops record %d (%d failed in the transport)", k, n, fromOps[k], failed[k])
 		}
 	}
 	if share := float64(fromOps["k0"]) / float64(len(res.Ops)); share < 0.82 || share > 0.97 {

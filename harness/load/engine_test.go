@@ -624,3 +624,32 @@ func TestRunPoissonArrivals(t *testing.T) {
 		t.Error("another seed gave the same schedule")
 	}
 }
+
+// TestRunFastFailuresLeaveSuccessLatency: during the second second the
+// target fails three requests in four at once with a 503. The successes'
+// latency of that second stays what it was; the failures' sits beside it.
+// (Medians, not p99s: a loaded machine's jitter owns the tail of 50
+// requests.)
+func TestRunFastFailuresLeaveSuccessLatency(t *testing.T) {
+	var t0 atomic.Pointer[time.Time]
+	var n atomic.Int64
+	srv := newKeyServer(t, func(w http.ResponseWriter, r *http.Request, _ string) {
+		if since := time.Since(*t0.Load()); since >= time.Second && since < 2*time.Second && n.Add(1)%4 != 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		wait(r, 60*time.Millisecond)
+	})
+	res := run(t, srv.URL, []Stream{reads(200)}, WithDuration(2*time.Second), WithOnStart(func(at time.Time) { t0.Store(&at) }))
+	before, during := res.ByStream[0].Second(0), res.ByStream[0].Second(1)
+	t.Logf("before %+v\nduring %+v\nfailures %+v", before.Success, during.Success, during.Failure)
+	if during.Codes[503] < 100 || during.Success.Count < 20 {
+		t.Fatalf("during: codes %v: want mostly fast 503s and some successes", during.Codes)
+	}
+	if r := float64(during.Success.P50) / float64(before.Success.P50); r < 0.7 || r > 1.5 {
+		t.Errorf("success p50 %v during the 503s, %v before: want it unaffected", during.Success.P50, before.Success.P50)
+	}
+	if during.Failure.P50*2 > during.Success.P50 {
+		t.Errorf("failure p50 %v, success p50 %v: want the fast failures apart", during.Failure.P50, during.Success.P50)
+	}
+}

@@ -1,7 +1,9 @@
 // Package harness runs scenarios. Run is a sequence of stages, each a
 // function of its own:
 //
-//	Run ─▶ environment (env.Up … env.Down) ─▶ variant pipeline, given a ready *env.Env:
+//	Run ─▶ environment (env.Up once; env.Reconfigure between variants; env.Down at the end,
+//	       or one env.Up … env.Down per variant with environment: fresh)
+//	    ─▶ variant pipeline, given a ready *env.Env:
 //	         seed ─▶ drive (load ∥ faults ∥ scrape ∥ target watch) ─▶ settle ─▶ final state
 //	         ─▶ analyse (pure: what was measured → results.Variant) ─▶ judge (checks)
 //	    ─▶ results.Results (written by the caller with the reports)
@@ -50,7 +52,19 @@ func WithVariants(names ...string) Option { return func(r *runner) { r.only = na
 func WithVersion(v string) Option { return func(r *runner) { r.version = v } }
 
 // WithQuick records that the scenario was shortened for CI.
-func WithQuick(q bool) Option { return func(r *runner) { r.quick = q } }
+func WithQuick(q bool) Option {
+	return func(r *runner) {
+		if r.quick = q; q {
+			r.scale = results.ScaleQuick
+		}
+	}
+}
+
+// WithScale records the scale the scenario was run at (results.ScaleQuick,
+// ScaleNormal or ScaleLong).
+func WithScale(s string) Option {
+	return func(r *runner) { r.scale, r.quick = s, s == results.ScaleQuick }
+}
 
 // WithLimits overrides container limits by role.
 func WithLimits(l map[string]env.Limit) Option { return func(r *runner) { r.limits = l } }
@@ -62,7 +76,9 @@ type runner struct {
 	only     []string
 	version  string
 	quick    bool
+	scale    string
 	limits   map[string]env.Limit
+	shared   *env.Env // the environment the variants share (nil until the first starts it)
 }
 
 // Run runs every variant of sc and returns the results. The error is
@@ -70,7 +86,7 @@ type runner struct {
 // failure); the results hold what was measured up to then in any case.
 // Failed checks are not an error: see results.Results.Failed.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.Results, error) {
-	r := &runner{images: images.FromEnv(images.Default), log: slog.Default(), version: "dev"}
+	r := &runner{images: images.FromEnv(images.Default), log: slog.Default(), version: "dev", scale: results.ScaleNormal}
 	for _, o := range opts {
 		o(r)
 	}
@@ -83,6 +99,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 		return res, err
 	}
 	var runErr error
+	defer func() { // on a panic too; Down is idempotent
+		if r.shared != nil {
+			r.down(ctx, r.shared)
+		}
+	}()
 	for i, v := range variants {
 		if ctx.Err() != nil {
 			break
@@ -96,6 +117,9 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 			break
 		}
 	}
+	if r.shared != nil {
+		runErr = errors.Join(runErr, r.down(ctx, r.shared))
+	}
 	return res, finish(ctx, res, runErr)
 }
 
@@ -105,7 +129,7 @@ func (r *runner) header(ctx context.Context, sc *scenarios.Scenario) *results.Re
 		SchemaVersion: results.SchemaVersion,
 		Scenario: results.ScenarioInfo{
 			Name: sc.Name, Description: sc.Description, Teaches: sc.Teaches, File: sc.File,
-			Seed: sc.Seed, Quick: r.quick, DurationS: sc.Duration.Seconds(), SettleS: sc.Settle.Seconds(),
+			Seed: sc.Seed, Quick: r.quick, Scale: r.scale, DurationS: sc.Duration.Seconds(), SettleS: sc.Settle.Seconds(),
 			Source: string(sc.Source),
 		},
 		Status:      results.StatusOK,
@@ -146,26 +170,49 @@ func finish(ctx context.Context, res *results.Results, runErr error) error {
 	return runErr
 }
 
-// inEnvironment is the environment stage: it brings up an environment for
-// variant v, hands it to the variant's pipeline and tears it down.
+// inEnvironment is the environment stage: it hands the variant pipeline a
+// ready environment (envFor) and records what it ran.
 func (r *runner) inEnvironment(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, res *results.Results) (rv results.Variant, err error) {
-	e, err := env.Up(ctx, env.Config{
-		Images: r.images, BackendEnv: backendEnv(sc, v), BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,
-	})
+	e, release, err := r.envFor(ctx, sc, v)
 	if err != nil {
 		rv = newVariant(v)
 		setStatus(ctx, &rv, err)
 		return rv, fmt.Errorf("harness: variant %s: %w", v.Name, err)
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if derr := e.Down(dctx); derr != nil {
-			err = errors.Join(err, derr)
-		}
-	}()
+	defer func() { err = errors.Join(err, release()) }()
 	r.recordEnv(res, e)
 	return r.variant(ctx, sc, v, label, e)
+}
+
+// envFor returns the environment of a variant and what to do with it after
+// the variant. By default the variants share one: the first starts it, and
+// each later one reconfigures it (stores emptied, toxics removed, the
+// backend restarted with v's settings); Run takes it down at the end. A
+// scenario with environment: fresh gets a new one per variant instead.
+func (r *runner) envFor(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant) (*env.Env, func() error, error) {
+	keep := func() error { return nil }
+	if r.shared != nil && !sc.FreshEnv {
+		return r.shared, keep, r.shared.Reconfigure(ctx, backendEnv(sc, v))
+	}
+	e, err := env.Up(ctx, env.Config{
+		Images: r.images, BackendEnv: backendEnv(sc, v), BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if sc.FreshEnv {
+		return e, func() error { return r.down(ctx, e) }, nil
+	}
+	r.shared = e
+	return e, keep, nil
+}
+
+// down takes an environment down, with a deadline of its own: ctx may be
+// why the run ends.
+func (r *runner) down(ctx context.Context, e *env.Env) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return e.Down(dctx)
 }
 
 // backendEnv is the target's environment for variant v: the scenario's,

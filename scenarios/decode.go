@@ -45,7 +45,7 @@ const (
 
 // The keys each mapping of a scenario file may hold.
 var (
-	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "target", "load", "faults", "variants", "checks"}
+	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "environment", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
 	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers"}
 	stageKeys     = []string{"duration", "target"}
@@ -69,6 +69,7 @@ var (
 	distributions = []string{"uniform", "zipf", "hot"}
 	arrivals      = []string{ArrivalEven, ArrivalPoisson}
 	clients       = []string{"proxy", "direct"}
+	environments  = []string{EnvironmentReuse, EnvironmentFresh}
 	toxicStreams  = []string{"upstream", "downstream"}
 )
 
@@ -104,6 +105,11 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	}
 	if v, ok := f.duration("timeout", time.Millisecond, maxTimeout); ok {
 		s.Timeout = v
+	}
+	if n := f.get("environment"); n != nil {
+		if v, ok := d.str(n, "environment"); ok && d.oneOf(n, "environment", v, environments) {
+			s.FreshEnv = v == EnvironmentFresh
+		}
 	}
 	if n := f.get("target"); n != nil {
 		d.target(n, "target", &s.Target)

@@ -439,3 +439,19 @@ func TestParseHostileInputs(t *testing.T) {
 		})
 	}
 }
+
+func TestParseEnvironment(t *testing.T) {
+	if mustParse(t, minimal).FreshEnv {
+		t.Error("default environment is fresh, want reuse")
+	}
+	if mustParse(t, minimal+"environment: reuse\n").FreshEnv {
+		t.Error("environment: reuse parsed as fresh")
+	}
+	if !mustParse(t, minimal+"environment: fresh\n").FreshEnv {
+		t.Error("environment: fresh parsed as reuse")
+	}
+	_, err := Parse("t.yaml", []byte(minimal+"environment: frsh\n"))
+	if err == nil || !strings.Contains(err.Error(), `t.yaml:8:14: environment`) || !strings.Contains(err.Error(), `did you mean "fresh"`) {
+		t.Errorf("environment: frsh: %v, want an error at t.yaml:8:14 with a suggestion", err)
+	}
+}

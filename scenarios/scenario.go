@@ -21,6 +21,11 @@ type Scenario struct {
 	Settle   time.Duration // after the load, before the history checks (default 5s)
 	Seed     int64
 	Timeout  time.Duration // per-request timeout of the load generator (default 2s)
+	// FreshEnv (environment: fresh) gives every variant an environment of
+	// its own. By default (environment: reuse) the variants share one:
+	// between them the stores are emptied, the toxics removed and only the
+	// backend restarts, with the next variant's settings.
+	FreshEnv bool
 
 	Target   Target
 	Load     []Stream
@@ -28,6 +33,12 @@ type Scenario struct {
 	Variants []Variant // at least one; a file without variants gets {Name: "default"}
 	Checks   []Check
 }
+
+// Values of a scenario's environment field.
+const (
+	EnvironmentReuse = "reuse"
+	EnvironmentFresh = "fresh"
+)
 
 // Target is the system under test. The zero value is the sample backend.
 type Target struct {

@@ -51,6 +51,9 @@ func labProxies(backendPort int) []proxy {
 // published on 127.0.0.1 only (Docker would bind 0.0.0.0 and [::]).
 func (e *Env) common(role string, lim Limit, ports ...string) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
+		if err := testcontainers.WithLogger(debugLog{e.log}).Customize(req); err != nil {
+			return err
+		}
 		opts := []testcontainers.CustomizeRequestOption{
 			testcontainers.WithLabels(e.labels(role)),
 			testcontainers.WithName("loadlab-" + e.RunID + "-" + role),
@@ -216,8 +219,13 @@ func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
 	for k, v := range cfg.BackendEnv {
 		envs[k] = v
 	}
+	e.mu.Lock()
+	e.backendGen++
+	name := fmt.Sprintf("loadlab-%s-%s-%d", e.RunID, images.Backend, e.backendGen)
+	e.mu.Unlock()
 	c, err := testcontainers.Run(ctx, ref,
 		e.common(images.Backend, lim, port),
+		testcontainers.WithName(name), // a restarted backend is a new container
 		testcontainers.WithEnv(envs),
 		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(port).
 			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(100*time.Millisecond)),

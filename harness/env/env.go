@@ -34,20 +34,52 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"golang.org/x/sync/errgroup"
 )
 
-func init() { Prepare() }
-
-// Prepare sets what testcontainers must read before its first call: the
+// Prepare sets what testcontainers reads once, at its first call, so main
+// and TestMain call it before anything that can start a container: the
 // reaper off (it would pull testcontainers/ryuk; the value must be exactly
-// "true"), and 127.0.0.1 as the Docker host address, since testcontainers
-// would otherwise use the default gateway when it runs inside a container
-// and load would leave the machine. It runs from this package's init, so
-// every binary that can start containers has it set in time.
-func Prepare() {
+// "true"), 127.0.0.1 as the Docker host address (testcontainers would
+// otherwise use the default gateway when it runs inside a container, and
+// load would leave the machine), and where testcontainers' own log goes
+// (nowhere by default; see WithTestcontainersLog). Up refuses to run
+// without it.
+func Prepare(opts ...PrepareOption) {
+	p := prepared{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&p)
+	}
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	tclog.SetDefault(debugLog{p.log})
+}
+
+// PrepareOption configures Prepare.
+type PrepareOption func(*prepared)
+
+type prepared struct{ log *slog.Logger }
+
+// WithTestcontainersLog sends testcontainers' own log lines (creating,
+// starting, waiting…) to l at debug level: silent by default, shown with
+// loadlab -v.
+func WithTestcontainersLog(l *slog.Logger) PrepareOption {
+	return func(p *prepared) { p.log = l }
+}
+
+// debugLog adapts a slog.Logger to testcontainers' Printf logger, at debug.
+type debugLog struct{ l *slog.Logger }
+
+func (d debugLog) Printf(format string, v ...any) {
+	d.l.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "testcontainers")
+}
+
+// errNotPrepared is Up's error when Prepare was not called.
+var errNotPrepared = errors.New("env: Prepare was not called before the first testcontainers call (main and TestMain must call env.Prepare)")
+
+func isPrepared() bool {
+	return os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "true" && os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") != ""
 }
 
 // Labels on every container and network of the lab.
@@ -127,7 +159,9 @@ type Env struct {
 	StartedIn time.Duration
 
 	log        *slog.Logger
+	cfg        Config // as Up completed it; Reconfigure restarts the backend from it
 	mu         sync.Mutex
+	backendGen int                                 // backends started so far: each restart's container gets a new name
 	containers map[string]testcontainers.Container // by role
 	network    *testcontainers.DockerNetwork
 	failed     bool // Up failed: creates may still be in flight in the daemon
@@ -152,6 +186,9 @@ func NewRunID() string {
 // everything already created is removed before Up returns.
 func Up(ctx context.Context, cfg Config) (_ *Env, err error) {
 	start := time.Now()
+	if !isPrepared() {
+		return nil, errNotPrepared
+	}
 	if cfg.RunID == "" {
 		cfg.RunID = NewRunID()
 	}
@@ -180,6 +217,7 @@ func Up(ctx context.Context, cfg Config) (_ *Env, err error) {
 		Images:     map[string]Image{},
 		Limits:     limits,
 		log:        cfg.Logger.With("run", cfg.RunID),
+		cfg:        cfg,
 		containers: map[string]testcontainers.Container{},
 	}
 	register(e)

@@ -83,6 +83,7 @@ type RunInfo struct {
 	Reason         string
 	LoadlabVersion string
 	Quick          bool
+	Scale          string // quick, normal or long
 	Seed           int64
 }
 
@@ -177,6 +178,7 @@ func runInfo(label string, res *results.Results) RunInfo {
 		Reason:         res.Reason,
 		LoadlabVersion: res.Environment.LoadlabVersion,
 		Quick:          res.Scenario.Quick,
+		Scale:          res.Scenario.ScaleName(),
 		Seed:           res.Scenario.Seed,
 	}
 }

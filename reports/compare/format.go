@@ -283,8 +283,8 @@ func runLine(ri RunInfo) string {
 	if ri.LoadlabVersion != "" {
 		parts = append(parts, "loadlab "+ri.LoadlabVersion)
 	}
-	if ri.Quick {
-		parts = append(parts, "quick")
+	if ri.Scale != "" {
+		parts = append(parts, ri.Scale)
 	}
 	if ri.Status != "" {
 		status := "status " + ri.Status

@@ -35,6 +35,25 @@ type Results struct {
 	Variants      []Variant    `json:"variants"`
 }
 
+// Scales a scenario can be run at (loadlab run --quick, --long).
+const (
+	ScaleNormal = "normal"
+	ScaleQuick  = "quick"
+	ScaleLong   = "long"
+)
+
+// ScaleName says at which scale the scenario ran; files written before
+// the scale was recorded only know quick or not.
+func (s ScenarioInfo) ScaleName() string {
+	switch {
+	case s.Scale != "":
+		return s.Scale
+	case s.Quick:
+		return ScaleQuick
+	}
+	return ScaleNormal
+}
+
 // ScenarioInfo describes what was run.
 type ScenarioInfo struct {
 	Name        string  `json:"name"`
@@ -43,6 +62,7 @@ type ScenarioInfo struct {
 	File        string  `json:"file,omitempty"`
 	Seed        int64   `json:"seed"`
 	Quick       bool    `json:"quick"`
+	Scale       string  `json:"scale,omitempty"` // ScaleQuick, ScaleLong, or ScaleNormal: the file's own length
 	DurationS   float64 `json:"duration_s"`
 	SettleS     float64 `json:"settle_s"`
 	Source      string  `json:"source,omitempty"` // the scenario file's text, for reproducing the run

@@ -1,0 +1,137 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/redis/go-redis/v9"
+	"github.com/testcontainers/testcontainers-go"
+	"golang.org/x/sync/errgroup"
+)
+
+// Reuse between variants. Creating a container costs seconds on this kind
+// of Docker host (fuse-overlayfs), and Postgres, Redis and toxiproxy do not
+// depend on a variant's settings: only the backend does. So a run brings
+// the environment up once, and between variants Reconfigure removes the
+// backend, puts the stores and links back to their state after Up, and
+// starts a backend with the next variant's settings.
+
+// Reconfigure replaces the backend with one started with backendEnv (on
+// top of the harness's wiring, as Config.BackendEnv), on clean state: the
+// old backend is removed first, so nothing it still does (a queue worker,
+// a retry) lands in the next variant's stores; then Reset; then the new
+// backend starts and Reconfigure waits for its /healthz. The environment
+// must have been started with a backend.
+func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) error {
+	if e.cfg.NoBackend {
+		return errors.New("env: reconfigure: this environment runs no backend")
+	}
+	start := time.Now()
+	if err := e.removeBackend(ctx); err != nil {
+		return err
+	}
+	removed := time.Since(start)
+	if err := e.Reset(ctx); err != nil {
+		return err
+	}
+	reset := time.Since(start) - removed
+	cfg := e.cfg
+	cfg.BackendEnv = backendEnv
+	if err := e.startBackend(ctx, cfg, e.Limits[images.Backend]); err != nil {
+		return err
+	}
+	e.log.Info("env: backend restarted on clean state", "took", time.Since(start).Round(time.Millisecond),
+		"remove", removed.Round(time.Millisecond), "reset", reset.Round(time.Millisecond))
+	return nil
+}
+
+// removeBackend removes the backend container at once (no grace: its
+// state is about to be reset anyway).
+func (e *Env) removeBackend(ctx context.Context) error {
+	e.mu.Lock()
+	c := e.containers[images.Backend]
+	delete(e.containers, images.Backend)
+	e.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	if err := testcontainers.TerminateContainer(c, testcontainers.StopContext(ctx), testcontainers.StopTimeout(0)); err != nil {
+		return fmt.Errorf("env: remove backend: %w", err)
+	}
+	return nil
+}
+
+// Reset puts the stores and the links back to their state after Up: every
+// table in Postgres's public schema truncated (the schema stays), Redis
+// flushed, every toxic removed and every proxy enabled. A backend still
+// running keeps its connections to toxiproxy but loses those to Postgres.
+func (e *Env) Reset(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.resetProxies(gctx) })
+	g.Go(func() error { return e.resetPostgres(gctx) })
+	g.Go(func() error { return e.resetRedis(gctx) })
+	return g.Wait()
+}
+
+// resetProxies calls toxiproxy's /reset: every proxy enabled, every toxic
+// removed (the client package's ResetState takes no context).
+func (e *Env) resetProxies(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ToxiproxyURL+"/reset", nil)
+	if err != nil {
+		return fmt.Errorf("env: reset toxiproxy: %w", err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("env: reset toxiproxy: %w", err)
+	}
+	res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("env: reset toxiproxy: %s", res.Status)
+	}
+	return nil
+}
+
+// resetPostgres ends every other session (a removed backend's may linger
+// behind toxiproxy, holding locks) and truncates every table of the
+// public schema.
+func (e *Env) resetPostgres(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, e.PostgresDSN)
+	if err != nil {
+		return fmt.Errorf("env: reset postgres: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		return fmt.Errorf("env: reset postgres: end sessions: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)
+	if err != nil {
+		return fmt.Errorf("env: reset postgres: list tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("env: reset postgres: list tables: %w", err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "TRUNCATE "+strings.Join(tables, ", ")+" RESTART IDENTITY CASCADE"); err != nil {
+		return fmt.Errorf("env: reset postgres: truncate: %w", err)
+	}
+	return nil
+}
+
+func (e *Env) resetRedis(ctx context.Context) error {
+	rdb := redis.NewClient(&redis.Options{Addr: e.RedisAddr})
+	defer rdb.Close()
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		return fmt.Errorf("env: reset redis: %w", err)
+	}
+	return nil
+}

@@ -120,3 +120,14 @@ func checkBackendValue(key, value string) string {
 	}
 	return ""
 }
+
+// CheckBackendSetting says what is wrong with a setting given to a target
+// outside a scenario file (loadlab up --set), or "": for the sample
+// backend, an unknown name (with a "did you mean") or a value it refuses;
+// for another image, a name that cannot become an environment variable.
+func CheckBackendSetting(key, value string, sample bool) string {
+	if msg := checkBackendKey(key, sample); msg != "" || !sample {
+		return msg
+	}
+	return checkBackendValue(key, value)
+}

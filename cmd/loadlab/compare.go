@@ -2,15 +2,13 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 
 	"github.com/loadlab/loadlab/reports/compare"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/spf13/cobra"
 )
 
-func compareCmd(stdout io.Writer) *cobra.Command {
+func (c cli) compareCmd() *cobra.Command {
 	var (
 		markdown, noCorrection bool
 		alpha                  float64
@@ -24,26 +22,30 @@ func compareCmd(stdout io.Writer) *cobra.Command {
 Per variant, stream and phase: p50, p99, throughput and success ratio with deltas,
 a Mann-Whitney U test over the per-second samples (Benjamini-Hochberg adjusted),
 and the checks side by side. A regression is significant, in the bad direction and
-beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
-		Args: cobra.ExactArgs(2),
+beyond its threshold. Thresholds are percentages (10%) or fractions (0.1).
+Exit status: 0 no regression, 1 regression, 2 a usage error or unreadable,
+different or incompatible runs.`,
+		Example: `  loadlab compare results/partition/20261201T101500Z results/partition/latest
+  loadlab compare --p99 20% --phase 'during db-partition' --markdown base/results.json head/results.json`,
+		Args: usageArgs(cobra.ExactArgs(2)),
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
 	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level")
-	cmd.Flags().Float64Var(&th.P50Increase, "p50", th.P50Increase, "p50 increase that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.P99Increase, "p99", th.P99Increase, "p99 increase that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.ThroughputDrop, "throughput", th.ThroughputDrop, "throughput drop that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.SuccessRatioDrop, "success-ratio", th.SuccessRatioDrop, "success ratio drop that counts as a regression (absolute)")
+	cmd.Flags().Var(fraction{&th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
+	cmd.Flags().Var(fraction{&th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
 	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
 	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "judge each row on its raw p-value (benchstat's behaviour)")
 	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two runs, e.g. --labels main,pr-42")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		base, err := results.Read(args[0])
 		if err != nil {
-			return exitErr(2, err)
+			return exitErr(exitUsage, err)
 		}
 		head, err := results.Read(args[1])
 		if err != nil {
-			return exitErr(2, err)
+			return exitErr(exitUsage, err)
 		}
 		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
 		if len(phases) > 0 {
@@ -52,34 +54,23 @@ beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
 		if len(labels) == 2 {
 			opts = append(opts, compare.WithLabels(labels[0], labels[1]))
 		} else if len(labels) != 0 {
-			return exitErr(2, errors.New("--labels takes two names: BASE,HEAD"))
+			return usageError(errors.New("--labels takes two names: BASE,HEAD"))
 		}
 		rep, err := compare.Compare(base, head, opts...)
 		if err != nil {
-			return exitErr(2, err)
+			return exitErr(exitUsage, err)
 		}
 		write := rep.WriteText
 		if markdown {
 			write = rep.WriteMarkdown
 		}
-		if err := write(stdout); err != nil {
-			return exitErr(2, err)
+		if err := write(c.stdout); err != nil {
+			return exitErr(exitUsage, err)
 		}
 		if rep.Regressed() {
-			return exitCode(1)
+			return exitCode(exitFailed)
 		}
 		return nil
 	}
 	return cmd
 }
-
-// exitErr reports err and exits with code.
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e codedError) Error() string { return e.err.Error() }
-func (e codedError) Unwrap() error { return e.err }
-
-func exitErr(code int, err error) error { return codedError{code, fmt.Errorf("compare: %w", err)} }

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/scenarios"
 	"github.com/spf13/cobra"
 )
 
@@ -35,24 +34,27 @@ func imageFlags(cmd *cobra.Command) func() images.Set {
 	}
 }
 
-func imagesCmd(stderr io.Writer) *cobra.Command {
+func (c cli) imagesCmd() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "images",
 		Short: "Build every image the lab needs, offline (cached: only what changed is rebuilt)",
-		Args:  cobra.NoArgs,
+		Example: `  loadlab images                  build what is missing or out of date
+  loadlab images --force          rebuild everything
+  LOADLAB_IMAGE_BACKEND=loadlab/backend:mine loadlab images   a second backend build beside the first`,
+		Args: usageArgs(cobra.NoArgs),
 	}
 	set := imageFlags(cmd)
 	cmd.Flags().BoolVar(&force, "force", false, "rebuild even when up to date")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		_, err := ensureImages(cmd.Context(), set(), stderr, force)
+		_, err := c.ensureImages(cmd.Context(), set(), force)
 		return err
 	}
 	return cmd
 }
 
-func ensureImages(ctx context.Context, s images.Set, stderr io.Writer, force bool) ([]images.Report, error) {
-	opts := []images.Option{images.WithProgress(stderr)}
+func (c cli) ensureImages(ctx context.Context, s images.Set, force bool) ([]images.Report, error) {
+	opts := []images.Option{images.WithProgress(c.stderr), images.WithLogger(c.log)}
 	if force {
 		opts = append(opts, images.WithForce())
 	}
@@ -70,35 +72,37 @@ func ensureImages(ctx context.Context, s images.Set, stderr io.Writer, force boo
 		if len(id) > 19 {
 			id = id[:19]
 		}
-		fmt.Fprintf(stderr, "  %-10s %-32s %-19s %s\n", r.Role, r.Ref, id, state)
+		fmt.Fprintf(c.stderr, "  %-10s %-32s %-19s %s\n", r.Role, r.Ref, id, state)
 	}
 	if err != nil {
 		return reports, err
 	}
-	slog.Debug("images ready", "took", time.Since(start))
+	c.log.Debug("images ready", "took", time.Since(start))
 	return reports, nil
 }
 
-func upCmd(stdout, stderr io.Writer) *cobra.Command {
+func (c cli) upCmd() *cobra.Command {
 	var settings []string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring the lab up, print its endpoints, keep it until Ctrl-C, then remove everything",
-		Args:  cobra.NoArgs,
+		Example: `  loadlab up
+  loadlab up --set cache=cache-aside --set consistency=ap`,
+		Args: usageArgs(cobra.NoArgs),
 	}
 	set := imageFlags(cmd)
 	cmd.Flags().StringArrayVar(&settings, "set", nil, "backend setting KEY=VALUE (e.g. --set cache=cache-aside --set consistency=ap)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		s := set()
-		if _, err := ensureImages(ctx, s, stderr, false); err != nil {
-			return err
-		}
-		backendEnv, err := backendSettings(settings)
+		backendEnv, err := backendSettings(settings, images.Builds(images.Backend, s.Backend))
 		if err != nil {
+			return usageError(err)
+		}
+		if _, err := c.ensureImages(ctx, s, false); err != nil {
 			return err
 		}
-		e, err := env.Up(ctx, env.Config{Images: s, BackendEnv: backendEnv})
+		e, err := env.Up(ctx, env.Config{Images: s, BackendEnv: backendEnv, Logger: c.log})
 		if err != nil {
 			return err
 		}
@@ -106,10 +110,10 @@ func upCmd(stdout, stderr io.Writer) *cobra.Command {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
 			if err := e.Down(dctx); err != nil {
-				slog.Error("teardown", "err", err)
+				c.log.Error("teardown", "err", err)
 			}
 		}()
-		fmt.Fprintf(stdout, `loadlab is up (run %s, started in %s)
+		fmt.Fprintf(c.stdout, `loadlab is up (run %s, started in %s)
 
   backend via toxiproxy  %s
   backend direct         %s
@@ -127,37 +131,49 @@ Press Ctrl-C to tear everything down.
 `, e.RunID, e.StartedIn.Round(time.Millisecond), e.BackendURL, e.BackendDirectURL, e.BackendDirectURL,
 			e.PostgresDSN, e.RedisAddr, e.ToxiproxyURL, e.BackendURL, e.BackendURL, e.ToxiproxyURL)
 		<-ctx.Done()
-		fmt.Fprintln(stdout, "tearing down…")
+		fmt.Fprintln(c.stdout, "tearing down…")
 		return nil
 	}
 	return cmd
 }
 
-// backendSettings turns KEY=VALUE pairs into BACKEND_KEY environment.
-func backendSettings(kvs []string) (map[string]string, error) {
+// backendSettings turns KEY=VALUE pairs into BACKEND_KEY environment,
+// checked against the sample backend's settings when it is the target.
+func backendSettings(kvs []string, sample bool) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
-		if k = strings.TrimSpace(k); !ok || k == "" {
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
 			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
 		}
-		out[env.SettingEnv(k)] = strings.TrimSpace(v)
+		if msg := scenarios.CheckBackendSetting(k, v, sample); msg != "" {
+			return nil, fmt.Errorf("--set %s: %s", kv, msg)
+		}
+		out[env.SettingEnv(k)] = v
 	}
 	return out, nil
 }
 
-func cleanCmd(stdout io.Writer) *cobra.Command {
+func (c cli) cleanCmd() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "clean",
 		Short: "Remove containers and networks left behind by crashed runs",
-		Args:  cobra.NoArgs,
+		Long: `Remove the lab's containers and networks whose owner is provably gone: a
+process of this machine and pid namespace that no longer runs (or whose pid
+now belongs to a process started later). Those of other machines, other pid
+namespaces (another CI job on a shared Docker daemon) or live runs are kept;
+--all removes them too.`,
+		Example: `  loadlab clean
+  loadlab clean --all     also the labs of live runs and of other hosts or namespaces`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, n, err := env.Clean(cmd.Context(), all)
-			fmt.Fprintf(stdout, "removed %d containers and %d networks\n", c, n)
+			nc, nn, err := env.Clean(cmd.Context(), all)
+			fmt.Fprintf(c.stdout, "removed %d containers and %d networks\n", nc, nn)
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "also remove those of runs still in progress")
+	cmd.Flags().BoolVar(&all, "all", false, "also remove those of live runs, other hosts and other pid namespaces")
 	return cmd
 }

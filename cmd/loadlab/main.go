@@ -43,13 +43,13 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "loadlab:", err)
 		if interrupted { // e.g. stopped while the images were checked
-			os.Exit(130)
+			os.Exit(exitInterrupted)
 		}
 		var ce codedError
 		if errors.As(err, &ce) {
 			os.Exit(ce.code)
 		}
-		os.Exit(1)
+		os.Exit(exitFailed)
 	}
 }
 
@@ -63,9 +63,3 @@ func signalName(sig os.Signal) string {
 	}
 	return sig.String()
 }
-
-// exitCode is an error that only sets the exit status: what went wrong has
-// already been reported (a failed check, a regression).
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

@@ -35,6 +35,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	env.Prepare() // before any testcontainers call
 	code := m.Run()
 	if cliDir != "" {
 		os.RemoveAll(cliDir)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func runCmd(stdout, stderr io.Writer) *cobra.Command {
+func (c cli) runCmd() *cobra.Command {
 	var (
 		quick, long bool
 		out         string
@@ -27,14 +26,19 @@ func runCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] SCENARIO",
 		Short: "Run a scenario (a catalogue name or a file) and write its results and report",
-		Long: `Run a scenario: for each variant, a fresh environment, the load streams with the
+		Long: `Run a scenario: one environment (reset between variants, or a fresh one per
+variant with environment: fresh), and for each variant the load streams with the
 fault schedule, a settle phase, history checks and threshold checks. Results go
 to OUT/<scenario>/<UTC time>/ (results.json, report.html, summary.md, junit.xml,
 bench.txt, plots/) and OUT/<scenario>/latest points there.
 
 Exit status: 0 all checks passed, 1 a check failed or the run failed,
-130 interrupted (what was measured is still written, marked aborted).`,
-		Args: cobra.ExactArgs(1),
+2 a usage error, 130 interrupted (what was measured is still written,
+marked aborted).`,
+		Example: `  loadlab run partition                 a scenario of the catalogue (loadlab list)
+  loadlab run --quick partition         the short CI version
+  loadlab run --variant ap my.yaml      one variant of your own scenario file`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 	}
 	set := imageFlags(cmd)
 	cmd.Flags().BoolVar(&quick, "quick", false, "shorten the scenario for CI (load ≤ 15s)")
@@ -43,39 +47,41 @@ Exit status: 0 all checks passed, 1 a check failed or the run failed,
 	cmd.Flags().StringArrayVar(&variants, "variant", nil, "run only this variant (repeatable)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
+		if quick && long {
+			return usageError(errors.New("--quick and --long exclude each other"))
+		}
 		sc, err := scenarios.Lookup(args[0])
 		if err != nil {
 			return err
 		}
+		scale := results.ScaleNormal
 		switch {
-		case quick && long:
-			return errors.New("--quick and --long exclude each other")
 		case quick:
-			sc = sc.Quick()
+			sc, scale = sc.Quick(), results.ScaleQuick
 		case long:
-			sc = sc.Scaled(4)
+			sc, scale = sc.Scaled(4), results.ScaleLong
 		}
 		imgs := set()
-		if _, err := ensureImages(ctx, imgs, stderr, false); err != nil {
+		if _, err := c.ensureImages(ctx, imgs, false); err != nil {
 			return err
 		}
 		dir := filepath.Join(out, sc.Name, time.Now().UTC().Format("20060102T150405Z"))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "running %s (%s per variant, %d variant(s)) → %s\n", sc.Name, sc.Duration, len(sc.Variants), dir)
+		fmt.Fprintf(c.stderr, "running %s (%s per variant, %d variant(s)) → %s\n", sc.Name, sc.Duration, len(sc.Variants), dir)
 		res, runErr := harness.Run(ctx, sc,
-			harness.WithImages(imgs), harness.WithProgress(stderr), harness.WithVariants(variants...),
-			harness.WithVersion(version), harness.WithQuick(quick))
+			harness.WithImages(imgs), harness.WithProgress(c.stderr), harness.WithVariants(variants...),
+			harness.WithVersion(version), harness.WithScale(scale), harness.WithLogger(c.log))
 		if werr := writeRun(context.WithoutCancel(ctx), res, dir); werr != nil {
 			return errors.Join(runErr, werr)
 		}
-		fmt.Fprintln(stdout, string(reports.Markdown(res)))
-		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(dir, reports.HTMLFile))
+		fmt.Fprintln(c.stdout, string(reports.Markdown(res)))
+		fmt.Fprintf(c.stdout, "report: %s\n", filepath.Join(dir, reports.HTMLFile))
 		if runErr != nil {
 			if ctx.Err() != nil {
-				fmt.Fprintln(stderr, "loadlab: interrupted; what was measured is in", dir)
-				return exitCode(130)
+				fmt.Fprintln(c.stderr, "loadlab: interrupted; what was measured is in", dir)
+				return exitCode(exitInterrupted)
 			}
 			return runErr
 		}
@@ -83,12 +89,12 @@ Exit status: 0 all checks passed, 1 a check failed or the run failed,
 			// Stopped after the measurement, while the reports rendered:
 			// the results are complete and stay ok, the reports were
 			// finished, and the exit status says the run was stopped.
-			fmt.Fprintln(stderr, "loadlab: interrupted after the run completed; its results and reports are in", dir)
-			return exitCode(130)
+			fmt.Fprintln(c.stderr, "loadlab: interrupted after the run completed; its results and reports are in", dir)
+			return exitCode(exitInterrupted)
 		}
 		if n := failedChecks(res); n > 0 {
-			fmt.Fprintf(stderr, "loadlab: %d check(s) failed\n", n)
-			return exitCode(1)
+			fmt.Fprintf(c.stderr, "loadlab: %d check(s) failed\n", n)
+			return exitCode(exitFailed)
 		}
 		return nil
 	}
@@ -134,13 +140,14 @@ func failedChecks(r *results.Results) int {
 	return n
 }
 
-func listCmd(stdout io.Writer) *cobra.Command {
+func (c cli) listCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the scenarios of the catalogue and what each teaches",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List the scenarios of the catalogue and what each teaches",
+		Example: "  loadlab list",
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tDURATION\tVARIANTS\tDESCRIPTION")
 			for _, sc := range scenarios.Catalogue() {
 				names := make([]string, len(sc.Variants))
@@ -152,24 +159,26 @@ func listCmd(stdout io.Writer) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, "\nRun one with: make scenario name=NAME   (or: loadlab run NAME; --quick for CI)")
+			fmt.Fprintln(c.stdout, "\nRun one with: make scenario name=NAME   (or: loadlab run NAME; --quick for CI)")
 			return nil
 		},
 	}
 }
 
-func validateCmd(stdout io.Writer) *cobra.Command {
+func (c cli) validateCmd() *cobra.Command {
 	var schema bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check scenario files; errors name the file, line and field",
+		Example: `  loadlab validate my-partition.yaml
+  loadlab validate --schema > scenario.schema.json   for your editor`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if schema {
-				_, err := stdout.Write(scenarios.JSONSchema())
+				_, err := c.stdout.Write(scenarios.JSONSchema())
 				return err
 			}
 			if len(args) == 0 {
-				return errors.New("validate: name at least one scenario file (or --schema)")
+				return usageError(errors.New("name at least one scenario file (or --schema)"))
 			}
 			var errs []error
 			for _, f := range args {
@@ -178,7 +187,7 @@ func validateCmd(stdout io.Writer) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(stdout, "%s: ok (%s: %d stream(s), %d fault(s), %d variant(s), %d check(s))\n",
+				fmt.Fprintf(c.stdout, "%s: ok (%s: %d stream(s), %d fault(s), %d variant(s), %d check(s))\n",
 					f, sc.Name, len(sc.Load), len(sc.Faults), len(sc.Variants), len(sc.Checks))
 			}
 			return errors.Join(errs...)
@@ -188,11 +197,12 @@ func validateCmd(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
-func reportCmd(stdout io.Writer) *cobra.Command {
+func (c cli) reportCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "report DIR|results.json",
-		Short: "Re-render the reports of a run from its results.json",
-		Args:  cobra.ExactArgs(1),
+		Use:     "report DIR|results.json",
+		Short:   "Re-render the reports of a run from its results.json",
+		Example: "  loadlab report results/partition/latest",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := results.Read(args[0])
 			if err != nil {
@@ -206,7 +216,7 @@ func reportCmd(stdout io.Writer) *cobra.Command {
 			if err := reports.Render(cmd.Context(), res, dir); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "rendered %s in %s\n", filepath.Join(dir, reports.HTMLFile), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(c.stdout, "rendered %s in %s\n", filepath.Join(dir, reports.HTMLFile), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}

@@ -61,14 +61,21 @@ func (c cli) ensureImages(ctx context.Context, s images.Set, force bool) ([]imag
 	start := time.Now()
 	reports, err := images.Ensure(ctx, s, opts...)
 	for _, r := range reports {
-		state := "up to date"
-		switch {
-		case r.Built:
+		state := r.State
+		switch r.State {
+		case images.StateBuilt:
 			state = "built in " + r.Elapsed.Round(100*time.Millisecond).String()
-		case !images.Builds(r.Role, r.Ref):
+		case images.StateExternal:
 			state = "external (pulled by Docker if missing)"
+		case images.StateNotAttempted:
+			state = fmt.Sprintf("not attempted (%v)", r.Err)
+		case images.StateFailed:
+			state = "failed (below)"
 		}
 		id := r.ID
+		if r.State != images.StateBuilt && r.State != images.StateUpToDate {
+			id = "" // a stale image's id would say nothing true
+		}
 		if len(id) > 19 {
 			id = id[:19]
 		}

@@ -110,7 +110,7 @@ func (b *builder) ensureDebian(ctx context.Context, role string) (string, bool, 
 	if err := b.ensureDebianBase(ctx, baseHash); err != nil {
 		return "", false, err
 	}
-	b.log.Info("images: building", "image", ref)
+	b.log.Debug("images: building", "image", ref)
 	id, err := b.build(ctx, ref, hash, append(files, tarFile{"Dockerfile", 0o644, []byte(dockerfile)})...)
 	return id, err == nil, err
 }
@@ -123,8 +123,8 @@ func (b *builder) ensureDebianBase(ctx context.Context, hash string) error {
 	if _, ok, err := b.upToDate(ctx, debianBaseRef, hash); err != nil || ok {
 		return err
 	}
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return errors.New("images: debootstrap is not installed: apt-get install debootstrap (or use official images: LOADLAB_IMAGES=upstream)")
+	if err := b.ensureDebootstrap(ctx); err != nil {
+		return err
 	}
 	mirror, err := debianMirror()
 	if err != nil {
@@ -140,9 +140,11 @@ func (b *builder) ensureDebianBase(ctx context.Context, hash string) error {
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	b.log.Info("images: building the Debian base for Postgres and Redis with debootstrap (first time only, about 2 minutes)", "mirror", mirror)
+	b.log.Info("images: building the Debian base for Postgres and Redis with debootstrap (first time only, 2 to 3 minutes; packages are kept in the cache)", "mirror", mirror)
+	prog := newBaseProgress(b.progress, debs)
+	defer prog.done()
 	args := []string{"--variant=minbase", "--include=" + debianPackages, "--cache-dir=" + debs, debianSuite, rootfs, mirror}
-	if err := b.runProgress(ctx, "debootstrap", args...); err != nil {
+	if err := runLines(ctx, prog.debootstrapLine, "debootstrap", args...); err != nil {
 		return fmt.Errorf("images: debootstrap: %w", err)
 	}
 	for _, p := range debianTrim {
@@ -151,13 +153,14 @@ func (b *builder) ensureDebianBase(ctx context.Context, hash string) error {
 		}
 	}
 	// Directories the servers write to, owned by their users inside the rootfs.
-	if err := b.runProgress(ctx, "chroot", rootfs, "sh", "-c",
+	if err := runLines(ctx, nil, "chroot", rootfs, "sh", "-c",
 		"install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data && "+
 			"install -d -o postgres -g postgres -m 2775 /var/run/postgresql && "+
 			"install -d -o redis -g redis /var/lib/redis && install -d -m 0755 /var/log"); err != nil {
 		return fmt.Errorf("images: prepare rootfs: %w", err)
 	}
-	b.log.Info("images: importing the Debian base", "image", debianBaseRef, "debootstrap", time.Since(start).Round(time.Second))
+	prog.setStage("importing into Docker")
+	b.log.Debug("images: importing the Debian base", "image", debianBaseRef, "debootstrap", time.Since(start).Round(time.Second))
 	tar := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", rootfs, "-cf", "-", ".")
 	out, err := tar.StdoutPipe()
 	if err != nil {
@@ -184,31 +187,27 @@ func (b *builder) ensureDebianBase(ctx context.Context, hash string) error {
 	if ierr != nil {
 		return fmt.Errorf("images: import: %w", ierr)
 	}
-	b.log.Info("images: Debian base ready", "image", debianBaseRef, "took", time.Since(start).Round(time.Second))
+	b.log.Debug("images: Debian base ready", "image", debianBaseRef, "took", time.Since(start).Round(time.Second))
 	return nil
 }
 
-// runProgress runs a command, sending its output line by line to the
-// progress writer so the slow first build shows what it is doing.
-func (b *builder) runProgress(ctx context.Context, name string, args ...string) error {
+// runLines runs a command and hands each line of its output to onLine (if
+// not nil); a failure's error carries the last lines.
+func runLines(ctx context.Context, onLine func(string), name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	var tail []string
+	var lines []string
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(pr)
-		n := 0
 		for sc.Scan() {
-			line := sc.Text()
-			n++
-			tail = append(tail, line)
-			if len(tail) > 20 {
-				tail = tail[1:]
+			if lines = append(lines, sc.Text()); len(lines) > 20 {
+				lines = lines[1:]
 			}
-			if b.progress != nil {
-				fmt.Fprintf(b.progress, "  %s [%d] %s\n", name, n, line)
+			if onLine != nil {
+				onLine(sc.Text())
 			}
 		}
 	}()
@@ -216,9 +215,15 @@ func (b *builder) runProgress(ctx context.Context, name string, args ...string) 
 	pw.Close()
 	<-done
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, strings.Join(tail, "\n"))
+		return fmt.Errorf("%w\n%s", err, strings.Join(lines, "\n"))
 	}
 	return nil
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // debianMirror reads the first Debian mirror from the machine's apt sources,

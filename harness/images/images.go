@@ -168,12 +168,23 @@ type builder struct {
 	force    bool
 }
 
+// What Ensure did for one image.
+const (
+	StateBuilt        = "built"
+	StateUpToDate     = "up to date"
+	StateFailed       = "failed"
+	StateNotAttempted = "not attempted" // another image failed first
+	StateExternal     = "external"      // not ours: Docker pulls it if missing
+)
+
 // Report says what Ensure did for one image.
 type Report struct {
 	Role    string
 	Ref     string
 	ID      string
-	Built   bool // false: already up to date, or not ours
+	State   string // one of the State constants
+	Err     error  // why it failed; for StateNotAttempted, the other image's failure
+	Built   bool   // State == StateBuilt
 	Elapsed time.Duration
 }
 
@@ -205,11 +216,14 @@ func Ensure(ctx context.Context, s Set, opts ...Option) ([]Report, error) {
 	b.docker = docker
 
 	reports := make([]Report, len(Roles()))
-	var mu sync.Mutex
+	var (
+		mu    sync.Mutex
+		first error // the first failure, which stops the others
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	for i, role := range Roles() {
 		ref := s.Ref(role)
-		reports[i] = Report{Role: role, Ref: ref}
+		reports[i] = Report{Role: role, Ref: ref, State: StateExternal}
 		if !Builds(role, ref) {
 			// Not ours: use it as it is (testcontainers pulls it if missing).
 			continue
@@ -218,8 +232,22 @@ func Ensure(ctx context.Context, s Set, opts ...Option) ([]Report, error) {
 			start := time.Now()
 			id, built, err := b.ensure(gctx, role, ref)
 			mu.Lock()
-			reports[i].ID, reports[i].Built, reports[i].Elapsed = id, built, time.Since(start)
-			mu.Unlock()
+			defer mu.Unlock()
+			r := &reports[i]
+			r.ID, r.Built, r.Elapsed, r.Err = id, built, time.Since(start), err
+			switch {
+			case err == nil && built:
+				r.State = StateBuilt
+			case err == nil:
+				r.State = StateUpToDate
+			case first != nil && gctx.Err() != nil && ctx.Err() == nil:
+				r.State, r.Err = StateNotAttempted, fmt.Errorf("stopped: %w", first)
+			default:
+				r.State = StateFailed
+				if first == nil {
+					first = fmt.Errorf("%s failed", role)
+				}
+			}
 			return err
 		})
 	}

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	cerrdefs "github.com/containerd/errdefs"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/images"
@@ -17,30 +14,26 @@ import (
 )
 
 // Clean removes the lab's containers and networks. With all false it only
-// removes orphans: those whose creating process (label loadlab.pid) is
-// gone, so a concurrent run on the same machine, or a container without
-// that label (a test's own), is left alone.
+// removes what it can prove is orphaned: its owner (labels loadlab.host,
+// loadlab.boot, loadlab.pidns, loadlab.pid, loadlab.start) ran on this
+// kernel, in this pid namespace, and the pid is gone or now belongs to a
+// process started at another time. A lab of another CI job on a shared
+// daemon (another pid namespace or machine), a live run, or a container
+// without those labels (a test's own, an older loadlab's) is left alone.
 func Clean(ctx context.Context, all bool) (containers, networks int, err error) {
 	docker, err := images.NewDockerClient(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("env: clean: %w", err)
 	}
 	defer docker.Close()
-	keep := func(labels map[string]string) bool {
-		pid, ok := labels[LabelPID]
-		return !all && (!ok || processAlive(pid))
-	}
-	return removeLabelled(ctx, docker, LabelLab+"=true", keep)
+	keep := func(labels map[string]string) bool { return !all && !orphaned(labels) }
+	return removeLabelled(ctx, docker, []string{LabelLab + "=true"}, keep)
 }
 
-// sweep force-removes every container and network carrying label (k=v).
-func sweep(ctx context.Context, label string) error {
-	return sweepUntilQuiet(ctx, label, 0)
-}
-
-// sweepUntilQuiet sweeps, and keeps sweeping every 250ms until nothing new
-// has turned up for quiet (0: sweep once).
-func sweepUntilQuiet(ctx context.Context, label string, quiet time.Duration) error {
+// sweepUntilQuiet force-removes every container and network carrying all
+// of labels (k=v), and keeps sweeping every 250ms until nothing new has
+// turned up for quiet (0: sweep once).
+func sweepUntilQuiet(ctx context.Context, quiet time.Duration, labels ...string) error {
 	docker, err := images.NewDockerClient(ctx)
 	if err != nil {
 		return fmt.Errorf("env: sweep: %w", err)
@@ -51,7 +44,7 @@ func sweepUntilQuiet(ctx context.Context, label string, quiet time.Duration) err
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		c, n, err := removeLabelled(ctx, docker, label, none)
+		c, n, err := removeLabelled(ctx, docker, labels, none)
 		if err != nil {
 			return err
 		}
@@ -69,8 +62,8 @@ func sweepUntilQuiet(ctx context.Context, label string, quiet time.Duration) err
 	}
 }
 
-func removeLabelled(ctx context.Context, docker *client.Client, label string, keep func(map[string]string) bool) (nc, nn int, err error) {
-	f := make(client.Filters).Add("label", label)
+func removeLabelled(ctx context.Context, docker *client.Client, labels []string, keep func(map[string]string) bool) (nc, nn int, err error) {
+	f := make(client.Filters).Add("label", labels...)
 	ctrs, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return 0, 0, fmt.Errorf("env: list containers: %w", err)
@@ -107,19 +100,6 @@ func isGone(err error) bool {
 	return err != nil && (cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "is already in progress"))
 }
 
-// processAlive reports whether the pid in a label names a live process.
-func processAlive(pid string) bool {
-	n, err := strconv.Atoi(pid)
-	if err != nil || n <= 0 {
-		return false
-	}
-	if n == os.Getpid() {
-		return true
-	}
-	err = syscall.Kill(n, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // The environments this process has up, for an emergency teardown when the
 // user insists (a second Ctrl-C) and the normal path cannot finish.
 var (
@@ -151,5 +131,5 @@ func Emergency(timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return sweepUntilQuiet(ctx, LabelPID+"="+strconv.Itoa(os.Getpid()), createsQuiet)
+	return sweepUntilQuiet(ctx, createsQuiet, self().selector()...)
 }

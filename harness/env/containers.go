@@ -55,6 +55,7 @@ func (e *Env) common(role string, lim Limit, ports ...string) testcontainers.Cus
 			return err
 		}
 		opts := []testcontainers.CustomizeRequestOption{
+			e.timeStartup(role),
 			testcontainers.WithLabels(e.labels(role)),
 			testcontainers.WithName("loadlab-" + e.RunID + "-" + role),
 			network.WithNetwork([]string{role}, e.network),
@@ -92,7 +93,7 @@ func LoopbackPorts(ports ...string) testcontainers.CustomizeRequestOption {
 }
 
 func (e *Env) startNetwork(ctx context.Context) error {
-	nw, err := network.New(ctx, network.WithLabels(map[string]string{LabelLab: "true", LabelRun: e.RunID, LabelPID: e.labels("")[LabelPID]}))
+	nw, err := network.New(ctx, network.WithLabels(e.labels("")))
 	if nw != nil {
 		e.mu.Lock()
 		e.network = nw
@@ -209,6 +210,16 @@ func (e *Env) startToxiproxy(ctx context.Context, cfg Config, lim Limit) error {
 }
 
 func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
+	c, err := e.createBackend(ctx, cfg, lim)
+	if err != nil {
+		return err
+	}
+	return e.runBackend(ctx, cfg, c)
+}
+
+// createBackend creates the backend container without starting it, so that
+// Reconfigure can create the next one while it resets the stores.
+func (e *Env) createBackend(ctx context.Context, cfg Config, lim Limit) (testcontainers.Container, error) {
 	ref := cfg.Images.Backend
 	port := fmt.Sprintf("%d/tcp", cfg.BackendPort)
 	envs := map[string]string{
@@ -228,12 +239,26 @@ func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
 		testcontainers.WithName(name), // a restarted backend is a new container
 		testcontainers.WithEnv(envs),
 		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(port).
-			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(100*time.Millisecond)),
+			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(50*time.Millisecond)),
+		testcontainers.CustomizeRequestOption(func(req *testcontainers.GenericContainerRequest) error {
+			req.Started = false
+			return nil
+		}),
 	)
 	if c != nil {
 		e.keep(images.Backend, c)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("env: backend (%s): %w", ref, err)
+	}
+	return c, nil
+}
+
+// runBackend starts a created backend and waits for its /healthz.
+func (e *Env) runBackend(ctx context.Context, cfg Config, c testcontainers.Container) error {
+	ref := cfg.Images.Backend
+	port := fmt.Sprintf("%d/tcp", cfg.BackendPort)
+	if err := c.Start(ctx); err != nil {
 		return fmt.Errorf("env: backend (%s): %w%s", ref, err, e.Logs(images.Backend))
 	}
 	ep, err := c.PortEndpoint(ctx, port, "http")

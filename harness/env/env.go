@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +86,6 @@ const (
 	LabelLab  = images.LabelLab // "true"
 	LabelRun  = "loadlab.run"   // run id
 	LabelRole = "loadlab.role"  // postgres, redis, toxiproxy, backend
-	LabelPID  = "loadlab.pid"   // pid of the process that created it, to find orphans
 )
 
 // Links of the lab and the toxiproxy proxy that carries each.
@@ -157,6 +155,7 @@ type Env struct {
 	Images    map[string]Image // by role
 	Limits    map[string]Limit // by role
 	StartedIn time.Duration
+	Startups  map[string]Startup // by role, of the latest container of each
 
 	log        *slog.Logger
 	cfg        Config // as Up completed it; Reconfigure restarts the backend from it
@@ -215,6 +214,7 @@ func Up(ctx context.Context, cfg Config) (_ *Env, err error) {
 		RunID:      cfg.RunID,
 		Proxies:    map[string]string{},
 		Images:     map[string]Image{},
+		Startups:   map[string]Startup{},
 		Limits:     limits,
 		log:        cfg.Logger.With("run", cfg.RunID),
 		cfg:        cfg,
@@ -292,7 +292,7 @@ func (e *Env) Down(ctx context.Context) error {
 		if e.failed {
 			quiet = createsQuiet
 		}
-		if err := sweepUntilQuiet(ctx, LabelRun+"="+e.RunID, quiet); err != nil {
+		if err := sweepUntilQuiet(ctx, quiet, LabelRun+"="+e.RunID); err != nil {
 			errs <- err
 		}
 		close(errs)
@@ -336,13 +336,15 @@ func (e *Env) Alive(ctx context.Context, role string) error {
 	return nil
 }
 
+// labels are those of every container and network of the environment
+// (role "" for the network).
 func (e *Env) labels(role string) map[string]string {
-	return map[string]string{
-		LabelLab:  "true",
-		LabelRun:  e.RunID,
-		LabelRole: role,
-		LabelPID:  strconv.Itoa(os.Getpid()),
+	l := self().labels()
+	l[LabelLab], l[LabelRun] = "true", e.RunID
+	if role != "" {
+		l[LabelRole] = role
 	}
+	return l
 }
 
 // keep records a container right after its creation, before its error is

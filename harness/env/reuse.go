@@ -33,31 +33,49 @@ func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) err
 		return errors.New("env: reconfigure: this environment runs no backend")
 	}
 	start := time.Now()
-	if err := e.removeBackend(ctx); err != nil {
-		return err
-	}
-	removed := time.Since(start)
-	if err := e.Reset(ctx); err != nil {
-		return err
-	}
-	reset := time.Since(start) - removed
 	cfg := e.cfg
 	cfg.BackendEnv = backendEnv
-	if err := e.startBackend(ctx, cfg, e.Limits[images.Backend]); err != nil {
+	old := e.takeBackend()
+	// Creating a container is the slow part on this kind of Docker host;
+	// the next backend is created (not started: its network alias is not
+	// live yet) while the old one goes and the stores are reset.
+	var next testcontainers.Container
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		next, err = e.createBackend(gctx, cfg, e.Limits[images.Backend])
+		return err
+	})
+	g.Go(func() error {
+		if err := removeContainer(gctx, old); err != nil {
+			return err
+		}
+		return e.Reset(gctx)
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	prepared := time.Since(start)
+	if err := e.runBackend(ctx, cfg, next); err != nil {
 		return err
 	}
 	e.log.Info("env: backend restarted on clean state", "took", time.Since(start).Round(time.Millisecond),
-		"remove", removed.Round(time.Millisecond), "reset", reset.Round(time.Millisecond))
+		"create_and_reset", prepared.Round(time.Millisecond))
 	return nil
 }
 
-// removeBackend removes the backend container at once (no grace: its
-// state is about to be reset anyway).
-func (e *Env) removeBackend(ctx context.Context) error {
+// takeBackend removes the backend from the environment's containers and
+// returns it.
+func (e *Env) takeBackend() testcontainers.Container {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	c := e.containers[images.Backend]
 	delete(e.containers, images.Backend)
-	e.mu.Unlock()
+	return c
+}
+
+// removeContainer removes a container at once (no grace: its state is
+// about to be reset anyway).
+func removeContainer(ctx context.Context, c testcontainers.Container) error {
 	if c == nil {
 		return nil
 	}

@@ -113,7 +113,10 @@ func TestCleanRemovesOnlyTheProvablyDead(t *testing.T) {
 	if _, _, err := Clean(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	exists := func(id string) bool { _, err := docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); return err == nil }
+	exists := func(id string) bool {
+		_, err := docker.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		return err == nil
+	}
 	if exists(ids["ours"]) {
 		t.Error("Clean left the container of a dead process of our pid namespace")
 	}

@@ -54,9 +54,13 @@ fuzz: ## fuzz the scenario parser and the results decoder: make fuzz [fuzzparse=
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(fuzzparse) -fuzzminimizetime 5s ./scenarios
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(fuzzdecode) -fuzzminimizetime 5s ./reports/compare
 
-lint: ## gofmt and go vet
+# actionlint runs as a Go module at a pinned version (no binary to install,
+# and go.mod stays free of a tool only lint needs).
+ACTIONLINT ?= github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+lint: ## gofmt, go vet and actionlint on the workflows
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(ACTIONLINT)
 
 clean: ## remove built binaries and any containers or networks the lab left behind
 	-$(BIN)/loadlab clean --all 2>/dev/null || $(GO) run ./cmd/loadlab clean --all

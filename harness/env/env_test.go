@@ -225,12 +225,15 @@ func TestReconfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	for role, s := range e.Startups {
+		t.Logf("up: %-9s %s", role, s)
+	}
 	start := time.Now()
 	if err := e.Reconfigure(ctx, map[string]string{env.SettingEnv("max_body"): "4"}); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	t.Logf("reconfigure took %s (the lab came up in %s)", took.Round(time.Millisecond), e.StartedIn.Round(time.Millisecond))
+	t.Logf("reconfigure took %s (the lab came up in %s); new backend: %s", took.Round(time.Millisecond), e.StartedIn.Round(time.Millisecond), e.Startups[images.Backend])
 
 	// State really gone: straight from the stores, then through the API.
 	conn, err := pgx.Connect(ctx, e.PostgresDSN)

@@ -73,7 +73,7 @@ marked aborted).`,
 		res, runErr := harness.Run(ctx, sc,
 			harness.WithImages(imgs), harness.WithProgress(c.stderr), harness.WithVariants(variants...),
 			harness.WithVersion(version), harness.WithScale(scale), harness.WithLogger(c.log))
-		if werr := writeRun(context.WithoutCancel(ctx), res, dir); werr != nil {
+		if werr := writeRun(ctx, res, dir); werr != nil {
 			return errors.Join(runErr, werr)
 		}
 		fmt.Fprintln(c.stdout, string(reports.Markdown(res)))
@@ -101,14 +101,26 @@ marked aborted).`,
 	return cmd
 }
 
+// holdReportsEnv makes writeRun wait, between results.json and the reports,
+// until the run is interrupted (at most a minute): the teardown tests use it
+// to interrupt the report stage at a known moment rather than race it.
+const holdReportsEnv = "LOADLAB_TEST_HOLD_REPORTS"
+
 // writeRun writes results.json, then the reports, then moves latest; each
 // step atomic, and the results first, so nothing measured is lost to a
-// failing chart.
+// failing chart. An interruption (ctx) does not stop it: what was
+// measured is always written.
 func writeRun(ctx context.Context, res *results.Results, dir string) error {
 	if err := results.Write(dir, res); err != nil {
 		return err
 	}
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	if os.Getenv(holdReportsEnv) == "1" {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Minute):
+		}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	rerr := reports.Render(rctx, res, dir)
 	return errors.Join(rerr, linkLatest(dir))

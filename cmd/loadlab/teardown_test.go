@@ -213,19 +213,24 @@ func TestInterruptDuringSettle(t *testing.T) {
 }
 
 // TestInterruptDuringReport interrupts once results.json is written, while
-// the reports render. Nothing measured is missing, so the results stay
-// "ok" and the reports are finished (they take about a second); the exit
-// status still says the run was interrupted.
+// the reports are due. Nothing measured is missing, so the results stay
+// "ok" and the reports are finished; the exit status still says the run
+// was interrupted. The CLI holds before the reports (holdReportsEnv) until
+// the signal comes, so the test never races a second's worth of rendering.
 func TestInterruptDuringReport(t *testing.T) {
 	teardownLab(t)
+	t.Setenv(holdReportsEnv, "1")
 	r := startRun(t, "--variant", "a", scenarioFile(t, shortScenario))
 	r.waitFor("results.json", reachWithin, func() bool { return r.runDir() != "" })
 	if _, err := os.Stat(filepath.Join(r.runDir(), reports.SummaryFile)); err == nil || r.done() {
-		t.Skip("the reports were rendered before the test could interrupt them")
+		t.Fatal("the reports were rendered before the interrupt although the CLI holds for it")
 	}
 	r.signal(syscall.SIGINT)
 	if code := r.exit(exitWithin); code != 130 {
 		t.Errorf("exit status %d, want 130 (interrupted)", code)
+	}
+	if _, err := os.Stat(filepath.Join(r.runDir(), reports.SummaryFile)); err != nil {
+		t.Errorf("the reports were not finished after the interrupt: %v", err)
 	}
 	res := r.results()
 	if res.Status != results.StatusOK {

@@ -36,9 +36,10 @@ func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) err
 	cfg := e.cfg
 	cfg.BackendEnv = backendEnv
 	old := e.takeBackend()
-	// Creating a container is the slow part on this kind of Docker host;
+	// Creating and removing containers is slow on this kind of Docker host:
 	// the next backend is created (not started: its network alias is not
-	// live yet) while the old one goes and the stores are reset.
+	// live yet) while the old one is killed and the stores reset, and the
+	// old one is removed while the next one starts.
 	var next testcontainers.Container
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -46,20 +47,26 @@ func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) err
 		return err
 	})
 	g.Go(func() error {
-		if err := removeContainer(gctx, old); err != nil {
-			return err
+		if old != nil {
+			if err := old.Stop(gctx, new(time.Duration)); err != nil { // SIGKILL: its state is reset anyway
+				return fmt.Errorf("env: stop backend: %w", err)
+			}
 		}
 		return e.Reset(gctx)
 	})
 	if err := g.Wait(); err != nil {
+		removeContainer(context.WithoutCancel(ctx), old)
 		return err
 	}
 	prepared := time.Since(start)
-	if err := e.runBackend(ctx, cfg, next); err != nil {
+	removed := make(chan error, 1)
+	go func() { removed <- removeContainer(context.WithoutCancel(ctx), old) }()
+	err := e.runBackend(ctx, cfg, next)
+	if err = errors.Join(err, <-removed); err != nil {
 		return err
 	}
 	e.log.Info("env: backend restarted on clean state", "took", time.Since(start).Round(time.Millisecond),
-		"create_and_reset", prepared.Round(time.Millisecond))
+		"create_stop_reset", prepared.Round(time.Millisecond))
 	return nil
 }
 

@@ -29,7 +29,6 @@ func TestMain(m *testing.M) {
 // through the client->backend proxy, cuts backend->postgres and checks that
 // the backend answers 5xx within its deadline, heals, and tears down.
 func TestUpRoundTripAndFaults(t *testing.T) {
-	skipShort(t)
 	e := labtest.Up(t, env.Config{BackendEnv: map[string]string{"BACKEND_DB_TIMEOUT": "300ms"}})
 	for name, addr := range map[string]string{
 		"backend": e.BackendURL, "backend direct": e.BackendDirectURL, "postgres": e.PostgresDSN,
@@ -105,7 +104,6 @@ func TestUpRoundTripAndFaults(t *testing.T) {
 // TestDirectEndpoints checks that the harness's own paths around toxiproxy
 // reach Postgres and Redis, and that every published port binds 127.0.0.1.
 func TestDirectEndpoints(t *testing.T) {
-	skipShort(t)
 	e := labtest.Up(t, env.Config{NoBackend: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -165,7 +163,6 @@ func checkLoopbackAndLimits(t *testing.T, e *env.Env, roles ...string) {
 // first container exists, the other as soon as the daemon lists one: both
 // moments come long before the lab can be ready, so Up never wins the race.
 func TestCancelMidStart(t *testing.T) {
-	skipShort(t)
 	set := labtest.Images(t)
 	for _, when := range []string{"before any container", "first container created"} {
 		t.Run(when, func(t *testing.T) {
@@ -198,7 +195,6 @@ func TestCancelMidStart(t *testing.T) {
 // every link clean, the new settings in effect, and the switch quicker than
 // bringing a lab up.
 func TestReconfigure(t *testing.T) {
-	skipShort(t)
 	e := labtest.Up(t, env.Config{BackendEnv: map[string]string{env.SettingEnv("cache"): "cache-aside"}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

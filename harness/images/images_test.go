@@ -21,7 +21,6 @@ import (
 // TestEnsureIsIdempotent: once built, a second Ensure builds nothing and
 // every image carries its recipe label.
 func TestEnsureIsIdempotent(t *testing.T) {
-	skipShort(t)
 	labtest.Images(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -44,7 +43,6 @@ func TestEnsureIsIdempotent(t *testing.T) {
 // TestPostgresImageHonoursOfficialEnv starts our Postgres image the way the
 // official one is started, with another user, password and database.
 func TestPostgresImageHonoursOfficialEnv(t *testing.T) {
-	skipShort(t)
 	labtest.Images(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -88,7 +86,6 @@ func TestPostgresImageHonoursOfficialEnv(t *testing.T) {
 // TestRedisImageTakesServerFlags starts our Redis image with the module's
 // defaults plus flags, as the harness does.
 func TestRedisImageTakesServerFlags(t *testing.T) {
-	skipShort(t)
 	labtest.Images(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

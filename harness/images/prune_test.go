@@ -18,7 +18,6 @@ import (
 // rebuild is removed by the next Ensure; an untagged image that is not the
 // lab's is left alone.
 func TestEnsureRemovesReplacedImages(t *testing.T) {
-	skipShort(t)
 	labtest.Images(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

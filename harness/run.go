@@ -55,6 +55,10 @@ func WithQuick(q bool) Option { return func(r *runner) { r.quick = q } }
 // WithLimits overrides container limits by role.
 func WithLimits(l map[string]env.Limit) Option { return func(r *runner) { r.limits = l } }
 
+// WithHistoryDir exports each variant's op history as JSON lines into dir
+// (history.WriteJSONL), named in results.json.
+func WithHistoryDir(dir string) Option { return func(r *runner) { r.historyDir = dir } }
+
 type runner struct {
 	images   images.Set
 	progress io.Writer
@@ -63,6 +67,8 @@ type runner struct {
 	version  string
 	quick    bool
 	limits   map[string]env.Limit
+
+	historyDir string
 }
 
 // Run runs every variant of sc and returns the results. The error is

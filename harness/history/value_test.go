@@ -38,8 +38,8 @@ func TestValuesRejectWhatNobodySent(t *testing.T) {
 		"another run": other, "truncated": good[:len(good)-1], "longer": append(bytes.Clone(good), 'x'),
 		"altered padding": flip, "seed as sent by hand": []byte("seed"), "leading zero": []byte("ll0a1b2c3d.w1.042."),
 		"no terminator": []byte("ll0a1b2c3d.w1.42"), "bad kind": []byte("ll0a1b2c3d.x1.42."),
-		"huge sequence":  []byte("ll0a1b2c3d.w1.99999999999999999999999."),
-		"huge stream":    []byte("ll0a1b2c3d.w256.1."),
+		"huge sequence": []byte("ll0a1b2c3d.w1.99999999999999999999999."),
+		"huge stream":   []byte("ll0a1b2c3d.w256.1."),
 		"a write's tag of a padded stream, unpadded": good[:strings.IndexByte(string(good[11:]), '.')+12],
 	} {
 		if got := vs.Parse(b); got != Foreign {

@@ -66,7 +66,7 @@ Exit status: 0 all checks passed, 1 a check failed or the run failed,
 		fmt.Fprintf(stderr, "running %s (%s per variant, %d variant(s)) → %s\n", sc.Name, sc.Duration, len(sc.Variants), dir)
 		res, runErr := harness.Run(ctx, sc,
 			harness.WithImages(imgs), harness.WithProgress(stderr), harness.WithVariants(variants...),
-			harness.WithVersion(version), harness.WithQuick(quick))
+			harness.WithVersion(version), harness.WithQuick(quick), harness.WithHistoryDir(dir))
 		if werr := writeRun(context.WithoutCancel(ctx), res, dir); werr != nil {
 			return errors.Join(runErr, werr)
 		}

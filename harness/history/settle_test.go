@@ -107,3 +107,27 @@ func TestWaitHolds(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSettleConfirmsWithAFullRead: an API that shows a queued write from a
+// side copy, then the store's older value, has not converged until a read
+// of every key finds them all settled.
+func TestSettleConfirmsWithAFullRead(t *testing.T) {
+	ops := []Op{w(1, 0, 0, 10), w(1, 1, 20, 30), w(2, 2, 0, 10)}
+	reads := 0
+	m := &memReader{states: map[uint32]State{1: {Value: WriteValue(1, 0)}, 2: {Value: WriteValue(1, 2)}}, step: func(m *memReader) {
+		switch reads++; reads {
+		case 2: // the side copy: looks settled
+			m.states[1] = State{Value: WriteValue(1, 1)}
+		case 3: // the store, still behind
+			m.states[1] = State{Value: WriteValue(1, 0)}
+		case 5: // applied
+			m.states[1] = State{Value: WriteValue(1, 1)}
+		}
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s := Settle(ctx, m, ops, WithPoll(5*time.Millisecond))
+	if !s.Converged || reads < 6 || s.Final.States[1].Value != WriteValue(1, 1) {
+		t.Fatalf("%+v after %d reads", s, reads)
+	}
+}

@@ -54,6 +54,8 @@ func TestSampleBackendRaisesNoFalseAnomalies(t *testing.T) {
 						env.PostgresUser, env.PostgresPassword, e.ProxiedPostgresAddr, env.PostgresDB)
 					cfg.RedisAddr = e.ProxiedRedisAddr
 					cfg.Cache, cfg.Writes, cfg.Consistency = cache, writes, consistency
+					// Generous for a loaded 2-core machine; the cut still shows within them.
+					cfg.DBTimeout, cfg.RedisTimeout = time.Second, 500*time.Millisecond
 					cfg.BreakerCooldown = 200 * time.Millisecond
 					cfg.QueuePollInterval = 50 * time.Millisecond
 					cfg.StartupTimeout = 30 * time.Second
@@ -83,10 +85,10 @@ func nullRun(ctx context.Context, t *testing.T, e *env.Env, pg *pgx.Conn, cfg ba
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
-	keys := load.Keys{Count: 30, Distribution: "zipf"}
+	keys := load.Keys{Count: 20, Distribution: "zipf"}
 	streams := []load.Stream{
-		{Name: "reads", Method: "GET", Path: "/items/{key}", Rate: 150, Keys: keys},
-		{Name: "writes", Method: "PUT", Path: "/items/{key}", Rate: 50, Keys: keys, BodySize: 64},
+		{Name: "reads", Method: "GET", Path: "/items/{key}", Rate: 90, Keys: keys},
+		{Name: "writes", Method: "PUT", Path: "/items/{key}", Rate: 30, Keys: keys, BodySize: 64},
 	}
 	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
 	cut := []scenarios.Fault{{Name: "db-cut", Link: "backend->postgres", At: time.Second, For: 1500 * time.Millisecond, Toxic: scenarios.Toxic{Type: "down"}}}
@@ -96,7 +98,7 @@ func nullRun(ctx context.Context, t *testing.T, e *env.Env, pg *pgx.Conn, cfg ba
 	}
 	done := make(chan struct{})
 	res, err := load.Run(ctx, srv.URL, streams, load.WithDuration(3500*time.Millisecond), load.WithValues(values),
-		load.WithTimeout(2*time.Second), load.WithLogger(quiet),
+		load.WithTimeout(5*time.Second), load.WithLogger(quiet),
 		load.WithOnStart(func(t0 time.Time) { go func() { defer close(done); schedule.Run(ctx, t0) }() }))
 	<-done
 	if err != nil {

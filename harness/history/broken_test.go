@@ -92,7 +92,7 @@ func buildBrokenTarget(t *testing.T) {
 const brokenScenario = `name: broken-target
 description: The deliberately broken target, one way of being broken per key (mixed) and a slow queue.
 duration: 3s
-settle: 1500ms
+settle: 3s
 target: {image: ` + brokenImage + `, port: 8080}
 load:
   - {name: reads,  request: "GET /items/{key}", rate: 150/s, keys: {count: 42}}

@@ -73,7 +73,7 @@ func Settle(ctx context.Context, rd Reader, ops []Op, opts ...SettleOption) Sett
 	lastChange := start
 	note := func(states map[uint32]State) {
 		for k, st := range states {
-			if old, ok := seen[k]; ok && old != st {
+			if old, ok := seen[k]; ok && old.Value != st.Value { // versions are hints
 				lastChange = time.Now()
 			}
 			seen[k] = st

@@ -10,7 +10,7 @@
 //	  ack-drop           a key keeps its first value; later writes are acknowledged (200, no X-Version) and dropped
 //	  stale-snapshot     reads come from a copy of the store refreshed every second, labelled X-Source: db
 //	  previous-value     reads answer the newest X-Version with the previous value
-//	  never-written      every 5th read returns a value nobody wrote
+//	  never-written      every 5th read within a second of a write to its key returns a value nobody wrote
 //	  refused-values     every 4th write is stored, yet answered 503 (refused)
 //	  version-backwards  values are right; every 4th read's X-Version is one too low
 //	  slow-apply         writes are acknowledged 202 and applied by a worker, 25 a second
@@ -56,6 +56,7 @@ func (s *store) modeOf(key string) string {
 type item struct {
 	value, prev []byte
 	version     int64
+	at          time.Time // of the last write
 }
 
 type store struct {
@@ -144,7 +145,7 @@ func (s *store) background(ctx context.Context) {
 // put stores a value under the lock and returns its version.
 func (s *store) put(key string, value []byte) int64 {
 	it := s.items[key]
-	s.items[key] = item{value: value, prev: it.value, version: it.version + 1}
+	s.items[key] = item{value: value, prev: it.value, version: it.version + 1, at: time.Now()}
 	return it.version + 1
 }
 
@@ -216,7 +217,7 @@ func (s *store) handleGet(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case mode == "previous-value" && it.prev != nil:
 		value = it.prev
-	case mode == "never-written" && n%5 == 0:
+	case mode == "never-written" && n%5 == 0 && time.Since(it.at) < time.Second:
 		value = []byte("made up by the target " + strconv.FormatInt(n, 10))
 	case mode == "version-backwards" && n%4 == 0:
 		version--

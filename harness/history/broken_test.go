@@ -186,15 +186,21 @@ func TestBrokenTargetIsCaught(t *testing.T) {
 		t.Errorf("mixed: %d unconverged, %d timelines", h.UnconvergedKeys, len(h.Timelines))
 	}
 	for _, c := range mixed.Checks {
-		if c.Pass {
-			t.Errorf("check %q passed on the broken target", c.Expect)
+		if c.Pass != (c.Metric == "unconverged_keys") {
+			t.Errorf("mixed: check %q pass=%v: %s", c.Expect, c.Pass, c.Message)
 		}
 	}
 
-	slow := res.Variant("slow-apply").History
+	slowV := res.Variant("slow-apply")
+	slow := slowV.History
 	t.Logf("slow-apply: acked %d: lost %d, unconverged %d, converged %v", slow.AckedWrites, slow.LostWrites, slow.UnconvergedKeys, slow.Converged)
 	if slow.UnconvergedKeys == 0 || slow.LostWrites != 0 || slow.Converged || slow.ImpossibleReads != 0 {
 		t.Errorf("slow-apply: a slow queue is unconverged, not lost: %+v", slow)
+	}
+	for _, c := range slowV.Checks {
+		if c.Metric == "lost_writes" && !c.Pass || c.Metric == "unconverged_keys" && c.Pass {
+			t.Errorf("slow-apply: check %q pass=%v: %s", c.Expect, c.Pass, c.Message)
+		}
 	}
 
 	// The exported history has one line per operation.

@@ -46,7 +46,7 @@ func timelineCharts(r *results.Results) []*spec {
 				c    color.Color
 				line bool
 			}{{"write", writeColor, false}, {"read", readColor, false}, {"failed", failColor, false}, {"info (unknown)", infoColor, false},
-				{tl.Kind, anomalyColor, true}, {"value it returned", returnedColor, true}, {"proof", witnessColor, true}} {
+				{kindTitle(tl.Kind), anomalyColor, true}, {"value it returned", returnedColor, true}, {"proof", witnessColor, true}} {
 				s.addLegend(e.name, legendBox(e.c, e.line))
 			}
 			specs = append(specs, s)

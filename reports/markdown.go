@@ -133,9 +133,20 @@ func historyMarkdown(b *bytes.Buffer, h *results.History) {
 	if len(h.Examples) == 0 {
 		return
 	}
-	const shown = 5
+	// The first example of each kind, then the others, up to shown.
+	const shown = 6
+	var first, rest []results.OpExample
+	kinds := map[string]bool{}
+	for _, x := range h.Examples {
+		if kinds[x.Kind] {
+			rest = append(rest, x)
+		} else {
+			kinds[x.Kind] = true
+			first = append(first, x)
+		}
+	}
 	b.WriteString("| anomaly | key | evidence |\n|---|---|---|\n")
-	for i, x := range h.Examples {
+	for i, x := range append(first, rest...) {
 		if i == shown {
 			fmt.Fprintf(b, "| … | | %d more in results.json |\n", len(h.Examples)-shown)
 			break

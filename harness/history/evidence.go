@@ -24,13 +24,25 @@ func evidence(ops []Op, all []Anomaly, cfg *checkConfig) ([]results.OpExample, [
 		byKind[a.Kind].offer(int32(i), anomalyTime(ops, a))
 	}
 	var xs []results.OpExample
+	sorted := make([][]int32, len(kindOrder))
+	for j, k := range kindOrder {
+		sorted[j] = byKind[k].sorted()
+		for _, i := range sorted[j] {
+			xs = append(xs, example(cfg, ops, &all[i]))
+		}
+	}
+	// Timelines take the earliest anomaly of each kind in turn, so that
+	// every kind found gets drawn before any gets a second one.
 	var tls []results.KeyTimeline
 	drawn := map[uint32]bool{}
-	for _, k := range kindOrder {
-		for _, i := range byKind[k].sorted() {
-			a := &all[i]
-			xs = append(xs, example(cfg, ops, a))
-			if len(tls) < cfg.timelines && !drawn[a.Key] {
+	for round, more := 0, true; more && len(tls) < cfg.timelines; round++ {
+		more = false
+		for _, list := range sorted {
+			if round >= len(list) || len(tls) == cfg.timelines {
+				continue
+			}
+			more = true
+			if a := &all[list[round]]; !drawn[a.Key] {
 				drawn[a.Key] = true
 				tls = append(tls, timeline(ops, a))
 			}

@@ -126,22 +126,8 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 		if h == nil {
 			return fail("variant %s has no history: the %s check needs the operation history and the final store state", v.Name, c.Metric)
 		}
-		if h.Incomplete != "" {
-			return fail("the op history is incomplete (%s): %s cannot be judged", h.Incomplete, c.Metric)
-		}
-		switch c.Metric {
-		case "lost_writes", "unconverged_keys", "convergence":
-			if h.AckedWrites == 0 {
-				return fail("no write was acknowledged: nothing to judge %s by", c.Metric)
-			}
-		case "stale_reads", "stale_read_ratio", "impossible_reads":
-			if h.OKReads == 0 {
-				return fail("no read succeeded: nothing to judge %s by", c.Metric)
-			}
-		case "version_regressions":
-			if h.AckedWrites+h.OKReads == 0 {
-				return fail("no operation succeeded: nothing to judge %s by", c.Metric)
-			}
+		if why := nothingToJudge(h, c.Metric); why != "" {
+			return fail("%s", why)
 		}
 		switch c.Metric {
 		case "lost_writes":
@@ -196,6 +182,30 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 		res.Message = joinNote(res.Message, "history metrics cover the whole run, not only phase "+strconv.Quote(phaseName))
 	}
 	return res
+}
+
+// nothingToJudge says why a history metric cannot be judged, or "": a
+// check of an incomplete history, or with no acknowledged write or no
+// successful read to judge, must not pass vacuously.
+func nothingToJudge(h *results.History, metric string) string {
+	if h.Incomplete != "" {
+		return fmt.Sprintf("the op history is incomplete (%s): %s cannot be judged", h.Incomplete, metric)
+	}
+	switch metric {
+	case "lost_writes", "unconverged_keys", "convergence":
+		if h.AckedWrites == 0 {
+			return "no write was acknowledged: nothing to judge " + metric + " by"
+		}
+	case "stale_reads", "stale_read_ratio", "impossible_reads":
+		if h.OKReads == 0 {
+			return "no read succeeded: nothing to judge " + metric + " by"
+		}
+	case "version_regressions":
+		if h.AckedWrites+h.OKReads == 0 {
+			return "no operation succeeded: nothing to judge " + metric + " by"
+		}
+	}
+	return ""
 }
 
 func fromPhaseSummary(metric string, s results.PhaseSummary) float64 {

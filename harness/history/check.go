@@ -8,7 +8,7 @@ import (
 	"github.com/loadlab/loadlab/reports/results"
 )
 
-// DefaultMaxExamples is how many examples of each kind Check keeps.
+// DefaultMaxExamples is how many examples of each kind (and reason) Check keeps.
 const DefaultMaxExamples = 10
 
 // Anomaly kinds (results.OpExample.Kind).
@@ -79,7 +79,7 @@ type checkConfig struct {
 	timelines   int
 }
 
-// WithMaxExamples keeps at most n examples of each kind (default 10; 0: none).
+// WithMaxExamples keeps at most n examples of each kind and reason (default 10; 0: none).
 func WithMaxExamples(n int) Option {
 	return func(c *checkConfig) {
 		if n >= 0 {

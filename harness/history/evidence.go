@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"math"
@@ -12,27 +13,41 @@ import (
 // kindOrder is the order of examples in results: the worst first.
 var kindOrder = []string{KindLostWrite, KindImpossibleRead, KindStaleRead, KindVersionRegression, KindUnconverged}
 
-// evidence keeps the earliest maxExamples anomalies of each kind as
-// examples, and draws the timelines of the first anomalous keys.
+// cause is what examples are kept per: a kind of anomaly and its reason
+// (an impossible read's value may be never written or only refused: both
+// deserve their evidence).
+type cause struct{ kind, reason string }
+
+// evidence keeps the earliest maxExamples anomalies of each kind and
+// reason as examples, and draws the timelines of the first anomalous keys.
 func evidence(ops []Op, all []Anomaly, cfg *checkConfig) ([]results.OpExample, []results.KeyTimeline) {
-	byKind := map[string]*examples{}
-	for _, k := range kindOrder {
-		byKind[k] = &examples{n: cfg.maxExamples}
-	}
+	byCause := map[cause]*examples{}
+	var causes []cause
 	for i := range all {
 		a := &all[i]
-		byKind[a.Kind].offer(int32(i), anomalyTime(ops, a))
+		c := cause{a.Kind, a.Reason}
+		if byCause[c] == nil {
+			byCause[c] = &examples{n: cfg.maxExamples}
+			causes = append(causes, c)
+		}
+		byCause[c].offer(int32(i), anomalyTime(ops, a))
 	}
+	slices.SortFunc(causes, func(a, b cause) int {
+		if d := slices.Index(kindOrder, a.kind) - slices.Index(kindOrder, b.kind); d != 0 {
+			return d
+		}
+		return cmp.Compare(a.reason, b.reason)
+	})
 	var xs []results.OpExample
-	sorted := make([][]int32, len(kindOrder))
-	for j, k := range kindOrder {
-		sorted[j] = byKind[k].sorted()
+	sorted := make([][]int32, len(causes))
+	for j, c := range causes {
+		sorted[j] = byCause[c].sorted()
 		for _, i := range sorted[j] {
 			xs = append(xs, example(cfg, ops, &all[i]))
 		}
 	}
-	// Timelines take the earliest anomaly of each kind in turn, so that
-	// every kind found gets drawn before any gets a second one.
+	// Timelines take the earliest anomaly of each cause in turn, so that
+	// every cause found gets drawn before any gets a second one.
 	var tls []results.KeyTimeline
 	drawn := map[uint32]bool{}
 	for round, more := 0, true; more && len(tls) < cfg.timelines; round++ {

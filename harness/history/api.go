@@ -105,7 +105,7 @@ func (a *APIReader) get(ctx context.Context, k uint32) (State, error) {
 		return State{}, fmt.Errorf("GET %s: %w", url, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-	st := State{Version: ParseVersion(res.Header.Get("X-Version"))}
+	st := State{Version: ParseVersion(res.Header.Get("X-Version")), Source: ParseSource(strings.TrimSpace(res.Header.Get("X-Source")))}
 	switch res.StatusCode {
 	case http.StatusOK:
 		st.Value = a.values.Parse(body)

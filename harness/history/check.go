@@ -55,7 +55,8 @@ type Anomaly struct {
 // State is what a key holds, as the final-state reader saw it.
 type State struct {
 	Value   Value
-	Version int64 // hint; NoVersion when absent
+	Version int64  // hint; NoVersion when absent
+	Source  Source // hint: X-Source of the answer
 }
 
 // Final is the store's state after settling.

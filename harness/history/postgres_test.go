@@ -47,7 +47,7 @@ func TestPostgresStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint32]State{0: {SeedValue(0), 3}, 17: {Foreign, 1}, 4294967295: {Foreign, 9}, 5: {NoValue, 0}}
+	want := map[uint32]State{0: {Value: SeedValue(0), Version: 3}, 17: {Value: Foreign, Version: 1}, 4294967295: {Value: Foreign, Version: 9}, 5: {}}
 	if !maps.Equal(got, want) {
 		t.Errorf("states %v, want %v", got, want)
 	}
@@ -60,7 +60,7 @@ func TestPostgresStore(t *testing.T) {
 	if err := WaitHolds(ctx, st, map[uint32]Value{17: WriteValue(1, 7), 0: SeedValue(0)}, 50*time.Millisecond); err != nil {
 		t.Errorf("WaitHolds: %v", err)
 	}
-	if line := CrossCheck(ctx, "postgres", st, map[uint32]State{17: {WriteValue(1, 7), 2}, 0: {Foreign, 3}}); !strings.Contains(line, "differs from the API on 1 of 2 keys (e.g. k0: api foreign, postgres seed:k0)") {
+	if line := CrossCheck(ctx, "postgres", st, map[uint32]State{17: {Value: WriteValue(1, 7), Version: 2}, 0: {Value: Foreign, Version: 3}}); !strings.Contains(line, "differs from the API on 1 of 2 keys (e.g. k0: api foreign, postgres seed:k0)") {
 		t.Errorf("cross-check: %s", line)
 	}
 

@@ -165,7 +165,14 @@ func expectations(ops []Op, seeded uint32) expected {
 	return e
 }
 
+// settled says st is a final state key's acknowledged writes allow. An
+// answer the target itself labels stale does not count: it says it is not
+// its store's (an AP side copy may hold queued writes its store never got),
+// so settle waits on. The label can only make it wait longer.
 func (e expected) settled(ops []Op, key uint32, st State) bool {
+	if st.Source == SourceStale {
+		return false
+	}
 	wc, _, reason := e.x.resolve(ops, st.Value, key, math.MaxInt64)
 	return reason == "" && e.latest[key] <= wc
 }

@@ -82,6 +82,18 @@ func TestSettleTellsSlowFromLost(t *testing.T) {
 	}
 }
 
+// TestSettleWaitsOutStaleAnswers: an answer the target labels stale is not
+// its store's, whatever value it carries.
+func TestSettleWaitsOutStaleAnswers(t *testing.T) {
+	ops := []Op{w(1, 0, 0, 10)}
+	m := &memReader{states: map[uint32]State{1: {Value: WriteValue(1, 0), Source: SourceStale}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if s := Settle(ctx, m, ops, WithPoll(5*time.Millisecond)); s.Converged || s.Behind != 1 {
+		t.Errorf("%+v", s)
+	}
+}
+
 func TestSettleUnreadableKeysAreUnconverged(t *testing.T) {
 	ops := []Op{w(1, 0, 0, 10)}
 	m := &memReader{states: map[uint32]State{}, fail: map[uint32]bool{1: true}}

@@ -92,11 +92,12 @@ func buildBrokenTarget(t *testing.T) {
 const brokenScenario = `name: broken-target
 description: The deliberately broken target, one way of being broken per key (mixed) and a slow queue.
 duration: 3s
-settle: 3s
+settle: 6s
+timeout: 5s
 target: {image: ` + brokenImage + `, port: 8080}
 load:
-  - {name: reads,  request: "GET /items/{key}", rate: 150/s, keys: {count: 42}}
-  - {name: writes, request: "PUT /items/{key}", rate: 60/s, keys: {count: 42}, body_size: 48}
+  - {name: reads,  request: "GET /items/{key}", rate: 120/s, keys: {count: 42}}
+  - {name: writes, request: "PUT /items/{key}", rate: 50/s, keys: {count: 42}, body_size: 48}
 faults:
   - {name: slow-client, link: client->backend, at: 1s, for: 1s, toxic: {type: latency, latency: 20}}
 variants:

@@ -13,7 +13,7 @@
 //	  never-written      every 5th read within a second of a write to its key returns a value nobody wrote
 //	  refused-values     every 4th write is stored, yet answered 503 (refused)
 //	  version-backwards  values are right; every 4th read's X-Version is one too low
-//	  slow-apply         writes are acknowledged 202 and applied by a worker, 25 a second
+//	  slow-apply         writes are acknowledged 202 and applied by a worker, 10 a second
 //	  mixed              key k<N> gets mode N mod 7 of the list above (correct … version-backwards):
 //	                     one run plants every anomaly but slow convergence, and keeps a correct control
 package main
@@ -116,7 +116,7 @@ func envOr(name, def string) string {
 // background refreshes the snapshot and applies queued writes.
 func (s *store) background(ctx context.Context) {
 	snap := time.NewTicker(time.Second)
-	apply := time.NewTicker(40 * time.Millisecond)
+	apply := time.NewTicker(100 * time.Millisecond)
 	defer snap.Stop()
 	defer apply.Stop()
 	for {

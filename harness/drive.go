@@ -8,6 +8,7 @@ import (
 
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/faults"
+	"github.com/loadlab/loadlab/harness/history"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/harness/metrics"
@@ -29,7 +30,7 @@ type driven struct {
 // scraper on its clock, and a watch that ends it if the target dies. It
 // fails only when the load never produced a result; the scraper is then
 // stopped already.
-func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string) (driven, error) {
+func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values) (driven, error) {
 	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log))
 	if err != nil {
 		return driven{}, fmt.Errorf("harness: %w", err)
@@ -62,7 +63,7 @@ func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 	prog := newProgress(r.progress, sc, v.Name, label)
 	d.load, d.loadErr = load.Run(loadCtx, baseURL, loadStreams(sc.Load),
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
-		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart))
+		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart), load.WithValues(values))
 	prog.done()
 	if d.t0.IsZero() { // the load never started
 		return d, fmt.Errorf("harness: load: %w", d.loadErr)

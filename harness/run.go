@@ -69,6 +69,10 @@ func WithScale(s string) Option {
 // WithLimits overrides container limits by role.
 func WithLimits(l map[string]env.Limit) Option { return func(r *runner) { r.limits = l } }
 
+// WithHistoryDir exports each variant's op history as JSON lines into dir
+// (history.WriteJSONL), named in results.json.
+func WithHistoryDir(dir string) Option { return func(r *runner) { r.historyDir = dir } }
+
 type runner struct {
 	images   images.Set
 	progress io.Writer
@@ -79,6 +83,8 @@ type runner struct {
 	scale    string
 	limits   map[string]env.Limit
 	shared   *env.Env // the environment the variants share (nil until the first starts it)
+
+	historyDir string
 }
 
 // Run runs every variant of sc and returns the results. The error is

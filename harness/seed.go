@@ -1,11 +1,10 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,11 +20,12 @@ const maxSeedKeys = 100_000
 const seedWorkers = 16
 
 // seed writes every key of the scenario's key space once, through the
-// target's own API (so versions, caches and queues are the target's), and
-// waits until the store holds them. Without it, reads of keys no write has
+// target's own API (so versions, caches and queues are the target's), each
+// with its own seed value (history.SeedValue), and waits until the target's
+// API returns them. Without it, reads of keys no write has
 // touched yet are 404s that bypass every cache, and a scenario about
 // caching would measure misses of absent keys.
-func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, store history.Store) (int, error) {
+func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, values *history.Values, rd history.Reader) (int, error) {
 	keys := 0
 	for _, s := range sc.Load {
 		keys = max(keys, s.Keys.Count)
@@ -38,7 +38,7 @@ func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, store his
 	work := make(chan uint32)
 	var (
 		mu      sync.Mutex
-		acked   = make(map[uint32]int64, keys)
+		acked   = make(map[uint32]history.Value, keys)
 		firstEr error
 		wg      sync.WaitGroup
 	)
@@ -47,13 +47,13 @@ func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, store his
 		go func() {
 			defer wg.Done()
 			for k := range work {
-				v, err := putRetrying(ctx, client, baseURL+"/items/"+history.KeyName(k))
+				err := putRetrying(ctx, client, baseURL+"/items/"+history.KeyName(k), values.Body(history.SeedValue(k)))
 				mu.Lock()
 				if err != nil && firstEr == nil {
 					firstEr = err
 				}
 				if err == nil {
-					acked[k] = v
+					acked[k] = history.SeedValue(k)
 				}
 				mu.Unlock()
 			}
@@ -84,7 +84,7 @@ feed:
 	// Queued writes must land before the load starts reading.
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := history.WaitConverged(wctx, store, acked, 100*time.Millisecond); err != nil {
+	if err := history.WaitHolds(wctx, rd, acked, 100*time.Millisecond); err != nil {
 		return len(acked), fmt.Errorf("harness: seed: the store did not take the seed writes: %w", err)
 	}
 	return len(acked), nil
@@ -92,38 +92,33 @@ feed:
 
 // putRetrying retries a seed write a few times: right after start a
 // target may still be warming its pools and answer 5xx.
-func putRetrying(ctx context.Context, client *http.Client, url string) (int64, error) {
+func putRetrying(ctx context.Context, client *http.Client, url string, body []byte) error {
 	var err error
 	for attempt := 1; attempt <= 5; attempt++ {
-		var v int64
-		if v, err = put(ctx, client, url); err == nil {
-			return v, nil
+		if err = put(ctx, client, url, body); err == nil {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 		}
 	}
-	return 0, err
+	return err
 }
 
-func put(ctx context.Context, client *http.Client, url string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, strings.NewReader("seed"))
+func put(ctx context.Context, client *http.Client, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		return 0, fmt.Errorf("PUT %s: %s", url, res.Status)
+		return fmt.Errorf("PUT %s: %s", url, res.Status)
 	}
-	v, err := strconv.ParseInt(res.Header.Get("X-Version"), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("PUT %s: X-Version %q: %w", url, res.Header.Get("X-Version"), err)
-	}
-	return v, nil
+	return nil
 }

@@ -10,22 +10,29 @@ import (
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/history"
 	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
 )
 
 // variant is the pipeline of one variant in a ready environment e, which
-// it leaves up: seed, drive, settle, read the final state, analyse, judge.
+// it leaves up: seed, drive, settle and read the final state through the
+// target's API, analyse, judge.
 func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env) (rv results.Variant, err error) {
 	rv = newVariant(v)
 	defer func() { setStatus(ctx, &rv, err) }()
 
-	store := history.NewPostgresStore(e.PostgresDSN)
-	defer store.Close()
-	if rv.SeededKeys, err = r.seed(ctx, sc, v, e, store); err != nil {
+	// Every write sends a value of its own; the final state is read through
+	// the target's API (around toxiproxy); the sample backend's Postgres is
+	// a cross-check.
+	streams := loadStreams(sc.Load)
+	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
+	final := history.NewAPIReader(e.BackendDirectURL, values)
+	defer final.Close()
+	if rv.SeededKeys, err = r.seed(ctx, sc, v, e, values, final); err != nil {
 		return rv, err
 	}
-	d, err := r.drive(ctx, sc, v, label, e, rv.Client)
+	d, err := r.drive(ctx, sc, v, label, e, rv.Client, values)
 	if !d.t0.IsZero() {
 		rv.StartedAt = d.t0.UTC()
 	}
@@ -33,17 +40,13 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	if err != nil {
 		return rv, err
 	}
-	m := analyse.Measured{Load: d.load, Faults: d.faults}
-	if ctx.Err() == nil && d.deadErr == nil {
-		m.Converged, m.ConvergedAtS = r.settle(ctx, sc, v, store, d)
-	}
+	m := analyse.Measured{Load: d.load, Faults: d.faults, SeededKeys: rv.SeededKeys}
+	settled := r.settle(ctx, sc, v, final, d, rv.SeededKeys)
+	m.Converged, m.ConvergedAtS = settled.Converged, (settled.start + settled.Took).Seconds()
 	m.Metrics = d.scrape.stop()
-	final, ferr := finalState(ctx, store)
-	if ferr != nil {
-		r.log.Error("history: cannot read the final state", "err", ferr)
-	}
-	m.Final = final
+	m.Final = &settled.Final
 	analyse.Variant(m, &rv)
+	r.recordHistory(ctx, sc, v, e, values, d, settled.Final.States, rv.History)
 	rv.Checks = judge(sc, &rv)
 
 	switch {
@@ -51,8 +54,6 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		return rv, fmt.Errorf("harness: the target died during the run: %w%s", d.deadErr, e.Logs(images.Backend))
 	case d.loadErr != nil && ctx.Err() == nil:
 		return rv, fmt.Errorf("harness: load: %w", d.loadErr)
-	case ferr != nil && ctx.Err() == nil:
-		return rv, fmt.Errorf("harness: history: %w", ferr)
 	}
 	return rv, ctx.Err()
 }
@@ -76,38 +77,71 @@ func setStatus(ctx context.Context, rv *results.Variant, err error) {
 	}
 }
 
-// seed is the seed stage: every key written once before the load.
-func (r *runner) seed(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, e *env.Env, store history.Store) (int, error) {
+// seed is the seed stage: every key written once before the load, each
+// with its own value, and read back through the target's API.
+func (r *runner) seed(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, e *env.Env, values *history.Values, rd history.Reader) (int, error) {
 	start := time.Now()
-	n, err := seed(ctx, e.BackendDirectURL, sc, store)
+	n, err := seed(ctx, e.BackendDirectURL, sc, values, rd)
 	if err == nil {
 		r.log.Info("seeded", "variant", v.Name, "keys", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return n, err
 }
 
-// settle is the settle stage: wait, at most sc.Settle, until the store
-// holds every acknowledged write. The scraper goes on meanwhile, so the
-// queue draining shows in the charts. It returns whether the store
-// converged and when, in seconds since T0.
-func (r *runner) settle(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, store history.Store, d driven) (bool, float64) {
-	start := time.Since(d.t0)
-	sctx, cancel := context.WithTimeout(ctx, sc.Settle)
-	defer cancel()
-	took, err := history.WaitConverged(sctx, store, history.AckedMax(d.load.Ops), 200*time.Millisecond)
-	if err != nil {
-		r.log.Warn("settle: the store did not converge", "variant", v.Name, "within", sc.Settle, "err", err)
-		return false, 0
-	}
-	return true, (start + took).Seconds()
+// settled is what the settle stage saw, and when it began (since T0).
+type settled struct {
+	history.Settlement
+	start time.Duration
 }
 
-// finalState reads the store's versions straight from Postgres, with a
-// fresh deadline so that an interrupted run still gets its history checked.
-func finalState(ctx context.Context, store *history.PostgresStore) (map[uint32]int64, error) {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+// settle is the settle stage: wait, at most sc.Settle, until every key
+// holds a state its acknowledged writes allow, then read the final state
+// (with a deadline of its own, so that an interrupted run or a dead target
+// still gets its history checked). The scraper goes on meanwhile, so the
+// queue draining shows in the charts.
+func (r *runner) settle(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, rd history.Reader, d driven, seeded int) settled {
+	s := settled{start: time.Since(d.t0)}
+	sctx, cancel := context.WithTimeout(ctx, sc.Settle)
 	defer cancel()
-	return store.Versions(fctx)
+	if d.deadErr != nil {
+		cancel() // nothing to wait for: one last read
+	}
+	var ops []history.Op
+	if d.load != nil {
+		ops = d.load.Ops
+	}
+	s.Settlement = history.Settle(sctx, rd, ops, history.WithSeeded(seeded))
+	if s.Err != nil {
+		r.log.Warn("settle: the target did not converge", "variant", v.Name, "within", sc.Settle, "err", s.Err)
+	}
+	return s
+}
+
+// recordHistory notes how the final state was read, cross-checks it with
+// the sample backend's Postgres and exports the op history as JSON lines.
+func (r *runner) recordHistory(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, e *env.Env, values *history.Values, d driven, final map[uint32]history.State, h *results.History) {
+	if h == nil {
+		return
+	}
+	h.FinalReader = "api: GET /items/{key}, around toxiproxy"
+	if sc.Target.Image == "" {
+		pg := history.NewPostgresStore(e.PostgresDSN, values)
+		defer pg.Close()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		h.CrossCheck = history.CrossCheck(cctx, "postgres", pg, final)
+	}
+	if r.historyDir != "" && d.load != nil {
+		names := make([]string, len(sc.Load))
+		for i, s := range sc.Load {
+			names[i] = s.Name
+		}
+		file, err := history.Export(r.historyDir, v.Name, d.load.Ops, names)
+		if err != nil {
+			r.log.Error("history: export", "err", err)
+		}
+		h.HistoryFile = file
+	}
 }
 
 // errTargetDied is the cause that ends a load whose target died.

@@ -90,7 +90,7 @@ func fixture() *results.Results {
 		v.Metrics = []results.Series{hit, depth}
 		resultstest.Measure(&v, 30, faults, streams...)
 		v.History = &results.History{
-			Operations: 1500, Writes: 300, AckedWrites: 290, Reads: 1200, Unknown: 4, Keys: 100,
+			Operations: 1500, Writes: 300, AckedWrites: 290, Reads: 1200, OKReads: 1180, Unknown: 4, Keys: 100,
 			Converged: true,
 		}
 		if ap {
@@ -99,9 +99,19 @@ func fixture() *results.Results {
 			h.Examples = []results.OpExample{
 				{Kind: "lost_write", Stream: "writes", Key: "k:17", Version: 42, Expected: 41, Source: "queue",
 					InvokeS: 12.5, CompleteS: 12.51, Explanation: "acked version 42 > final version 41 in Postgres"},
-				{Kind: "stale_read", Stream: "reads", Key: "k:3", Version: 7, Expected: 9, Source: "stale",
-					InvokeS: 15.25, CompleteS: 15.26, Explanation: "read version 7 after version 9 was acked at 14.90 s"},
+				{Kind: "stale_read", Stream: "reads", Key: "k:3", Value: "w1:7", Version: 7, Expected: 9, Source: "stale",
+					InvokeS: 15.25, CompleteS: 15.26, Explanation: "read version 7 after version 9 was acked at 14.90 s",
+					Returned: &results.OpRef{Op: "write", Stream: "writes", Value: "w1:7", Outcome: "ok", InvokeS: 14.1, CompleteS: 14.2},
+					Witness:  &results.OpRef{Op: "write", Stream: "writes", Value: "w1:9", Outcome: "ok", InvokeS: 14.85, CompleteS: 14.9}},
 			}
+			h.Timelines = []results.KeyTimeline{{Key: "k:3", Kind: "stale_read", FromS: 14, ToS: 15.4, Ops: []results.TimelineOp{
+				{Lane: 0, Write: true, Value: "w1:7", Outcome: "ok", InvokeS: 14.1, CompleteS: 14.2, Anomaly: "returned"},
+				{Lane: 1, Value: "w1:7", Outcome: "ok", InvokeS: 14.3, CompleteS: 14.32},
+				{Lane: 0, Write: true, Value: "w1:8", Outcome: "info", InvokeS: 14.5, CompleteS: 15.1},
+				{Lane: 1, Write: true, Value: "w1:9", Outcome: "ok", InvokeS: 14.85, CompleteS: 14.9, Anomaly: "witness"},
+				{Lane: 1, Write: true, Value: "w1:10", Outcome: "fail", InvokeS: 15.0, CompleteS: 15.01},
+				{Lane: 2, Value: "w1:7", Outcome: "ok", InvokeS: 15.25, CompleteS: 15.26, Anomaly: "stale_read"},
+			}}}
 		}
 		check := func(expect, phase, stream, metric string, observed float64, pass bool, msg string, line int) results.CheckResult {
 			return results.CheckResult{Expect: expect, Variant: name, Stream: stream, Phase: phase, Metric: metric,

@@ -217,6 +217,8 @@ func groupCharts(charts []plots.Chart) []chartGroup {
 			title = "Stream " + c.Stream
 		case c.Kind == "metric":
 			title = "Target metrics"
+		case c.Kind == "timeline":
+			title = "Anomaly timelines (one lane per client; the anomaly, the value it returned and its proof outlined)"
 		}
 		i, ok := index[title]
 		if !ok {

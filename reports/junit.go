@@ -13,9 +13,10 @@ import (
 //   - one <testsuite> per variant, named "<scenario>/<variant>";
 //   - one <testcase> per check of the variant, with a <failure> holding the
 //     observed value against the expectation when it failed;
-//   - a testcase "history: lost_writes == 0" per variant that has a history
-//     but no explicit lost_writes check in the scenario, so that losing
-//     acknowledged writes never passes silently;
+//   - testcases "history: lost_writes == 0" and "history: impossible_reads
+//     == 0" per variant that has a history but no explicit check of that
+//     metric in the scenario, so that losing acknowledged writes or
+//     returning values nobody wrote never passes silently;
 //   - a testcase "run" with an <error> when the variant did not run to the
 //     end (status aborted or failed).
 //
@@ -46,11 +47,9 @@ func JUnit(r *results.Results) ([]byte, error) {
 				Type:    v.Status,
 			}})
 		}
-		explicitLost := false
+		explicit := map[string]bool{}
 		for _, c := range v.Checks {
-			if c.Metric == "lost_writes" {
-				explicitLost = true
-			}
+			explicit[c.Metric] = true
 			tc := junitCase{Name: fmt.Sprintf("%s [%s]", c.Expect, checkScope(c)), Class: class}
 			if !c.Pass {
 				msg := fmt.Sprintf("observed %s, expected %s", fmtObserved(c.Metric, c.Observed), c.Expect)
@@ -66,15 +65,27 @@ func JUnit(r *results.Results) ([]byte, error) {
 			}
 			s.add(tc)
 		}
-		if h := v.History; h != nil && !explicitLost {
-			tc := junitCase{Name: "history: lost_writes == 0", Class: class}
-			if h.LostWrites != 0 {
-				tc.Failure = &junitProblem{
-					Message: fmt.Sprintf("observed %d lost writes of %d acknowledged, expected lost_writes == 0", h.LostWrites, h.AckedWrites),
-					Type:    "history",
+		if h := v.History; h != nil {
+			for _, m := range []struct {
+				metric   string
+				observed int64
+				of       string
+			}{
+				{"lost_writes", h.LostWrites, fmt.Sprintf("lost writes of %d acknowledged", h.AckedWrites)},
+				{"impossible_reads", h.ImpossibleReads, fmt.Sprintf("impossible reads of %d successful", h.OKReads)},
+			} {
+				if explicit[m.metric] {
+					continue
 				}
+				tc := junitCase{Name: "history: " + m.metric + " == 0", Class: class}
+				if m.observed != 0 {
+					tc.Failure = &junitProblem{
+						Message: fmt.Sprintf("observed %d %s, expected %s == 0", m.observed, m.of, m.metric),
+						Type:    "history",
+					}
+				}
+				s.add(tc)
 			}
-			s.add(tc)
 		}
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures

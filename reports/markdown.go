@@ -91,9 +91,7 @@ func Markdown(r *results.Results) []byte {
 			}
 		}
 		if h := v.History; h != nil {
-			fmt.Fprintf(&b, "History: %s operations (%s writes, %s acked; %s reads; %s unknown) · **%s lost writes** · **%s stale reads** (%s) · %s\n\n",
-				fmtInt(h.Operations), fmtInt(h.Writes), fmtInt(h.AckedWrites), fmtInt(h.Reads), fmtInt(h.Unknown),
-				fmtInt(h.LostWrites), fmtInt(h.StaleReads), fmtRatio(h.StaleRatio), convergence(h))
+			historyMarkdown(&b, h)
 		}
 	}
 
@@ -120,6 +118,46 @@ func overflow(st results.Stream) int64 {
 		n += b.Overflow
 	}
 	return n
+}
+
+// historyMarkdown is the history verdict of a variant with the evidence of
+// its first anomalies.
+func historyMarkdown(b *bytes.Buffer, h *results.History) {
+	fmt.Fprintf(b, "History: %s operations (%s writes, %s acked; %s reads, %s ok; %s unknown) · **%s lost writes** · **%s stale reads** (%s) · **%s impossible reads** · %s version regressions · %s unconverged keys · %s\n\n",
+		fmtInt(h.Operations), fmtInt(h.Writes), fmtInt(h.AckedWrites), fmtInt(h.Reads), fmtInt(h.OKReads), fmtInt(h.Unknown),
+		fmtInt(h.LostWrites), fmtInt(h.StaleReads), fmtRatio(h.StaleRatio), fmtInt(h.ImpossibleReads),
+		fmtInt(h.VersionRegressions), fmtInt(h.UnconvergedKeys), convergence(h))
+	if h.Incomplete != "" {
+		fmt.Fprintf(b, "⚠️ The op history is incomplete (%s): its checks fail.\n\n", h.Incomplete)
+	}
+	if len(h.Examples) == 0 {
+		return
+	}
+	// The first example of each kind, then the others, up to shown.
+	const shown = 6
+	var first, rest []results.OpExample
+	kinds := map[string]bool{}
+	for _, x := range h.Examples {
+		if kinds[x.Kind] {
+			rest = append(rest, x)
+		} else {
+			kinds[x.Kind] = true
+			first = append(first, x)
+		}
+	}
+	b.WriteString("| anomaly | key | evidence |\n|---|---|---|\n")
+	for i, x := range append(first, rest...) {
+		if i == shown {
+			fmt.Fprintf(b, "| … | | %d more in results.json |\n", len(h.Examples)-shown)
+			break
+		}
+		kind := x.Kind
+		if x.Reason != "" {
+			kind += ": " + x.Reason
+		}
+		fmt.Fprintf(b, "| %s | `%s` | %s |\n", cell(kind), x.Key, cell(x.Explanation))
+	}
+	b.WriteString("\n")
 }
 
 // convergence says in words how long the store took to hold every acked

@@ -162,13 +162,14 @@ func TestJUnitStructure(t *testing.T) {
 		}
 		return out
 	}
-	// cp has no lost_writes check: it gets the implicit history case; ap has one.
-	wantCP := []string{"run", "stale_reads == 0 [phase during db-partition]", "p99 < 50ms [phase after db-partition, stream reads]", "history: lost_writes == 0"}
-	wantAP := []string{"success_ratio >= 0.99 [phase during db-partition, stream reads]", "lost_writes == 0 [phase whole]", "p99 < 50ms [phase after db-partition, stream reads]"}
+	// cp has no lost_writes check: it gets the implicit history case; ap has
+	// one. Neither checks impossible_reads: both get that implicit case.
+	wantCP := []string{"run", "stale_reads == 0 [phase during db-partition]", "p99 < 50ms [phase after db-partition, stream reads]", "history: lost_writes == 0", "history: impossible_reads == 0"}
+	wantAP := []string{"success_ratio >= 0.99 [phase during db-partition, stream reads]", "lost_writes == 0 [phase whole]", "p99 < 50ms [phase after db-partition, stream reads]", "history: impossible_reads == 0"}
 	if strings.Join(names(0), "|") != strings.Join(wantCP, "|") || strings.Join(names(1), "|") != strings.Join(wantAP, "|") {
 		t.Fatalf("cases:\ncp %q\nap %q", names(0), names(1))
 	}
-	if doc.Tests != 7 || doc.Failures != 1 || doc.Errors != 1 {
+	if doc.Tests != 9 || doc.Failures != 1 || doc.Errors != 1 {
 		t.Errorf("totals: tests %d failures %d errors %d", doc.Tests, doc.Failures, doc.Errors)
 	}
 	f := doc.Suites[1].Cases[1].Failure
@@ -264,7 +265,7 @@ func TestRenderWritesEverything(t *testing.T) {
 		t.Errorf("files %q, want %q (no temp files left)", got, want)
 	}
 	plots, _ := os.ReadDir(filepath.Join(dir, PlotsDir))
-	if len(plots) != 2*(3*2+2+2) { // svg+png × (3 per stream × 2 streams + 2 metrics + 2 summaries)
+	if len(plots) != 2*(3*2+2+2+1) { // svg+png × (3 per stream × 2 streams + 2 metrics + 2 summaries + 1 anomaly timeline)
 		t.Errorf("%d plot files", len(plots))
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
@@ -339,8 +340,8 @@ func TestHTMLSelfContained(t *testing.T) {
 		}
 	}
 	walk(doc)
-	if svgs != 10 {
-		t.Errorf("%d inline <svg>, want 10", svgs)
+	if svgs != 11 { // 10 charts and the anomaly timeline
+		t.Errorf("%d inline <svg>, want 11", svgs)
 	}
 	if scripts != 0 || links != 0 {
 		t.Errorf("%d script/img/iframe and %d <link> elements", scripts, links)

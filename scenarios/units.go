@@ -111,12 +111,13 @@ var checkMetrics = []struct {
 	{"requests", countMetric}, {"late_sends", countMetric},
 	{"lost_writes", countMetric}, {"stale_reads", countMetric},
 	{"stale_read_ratio", ratioMetric},
+	{"impossible_reads", countMetric}, {"version_regressions", countMetric}, {"unconverged_keys", countMetric},
 	{"convergence", secondsMetric},
 }
 
 // historyMetrics come from the write/read history of the whole run, not
 // from one stream's requests.
-var historyMetrics = []string{"lost_writes", "stale_reads", "stale_read_ratio", "convergence"}
+var historyMetrics = []string{"lost_writes", "stale_reads", "stale_read_ratio", "convergence", "impossible_reads", "version_regressions", "unconverged_keys"}
 
 func metricNames() []string {
 	names := make([]string, len(checkMetrics))

@@ -72,7 +72,8 @@ marked aborted).`,
 		fmt.Fprintf(c.stderr, "running %s (%s per variant, %d variant(s)) → %s\n", sc.Name, sc.Duration, len(sc.Variants), dir)
 		res, runErr := harness.Run(ctx, sc,
 			harness.WithImages(imgs), harness.WithProgress(c.stderr), harness.WithVariants(variants...),
-			harness.WithVersion(version), harness.WithScale(scale), harness.WithLogger(c.log))
+			harness.WithVersion(version), harness.WithScale(scale), harness.WithLogger(c.log),
+			harness.WithHistoryDir(dir))
 		if werr := writeRun(ctx, res, dir); werr != nil {
 			return errors.Join(runErr, werr)
 		}

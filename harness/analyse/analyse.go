@@ -8,7 +8,7 @@
 //	load.Result ─┐
 //	faults ──────┼─▶ Phases ─▶ per stream: buckets, phase summaries ─▶ results.Variant
 //	metrics ─────┤            all streams: Total
-//	final state ─┴─▶ history.Check ─▶ convergence
+//	final state ─┴─▶ history.Check (values, real-time order) ─▶ convergence
 package analyse
 
 import (
@@ -27,9 +27,12 @@ type Measured struct {
 	Load    *load.Result
 	Faults  []results.FaultWindow // as the schedule applied them
 	Metrics []results.Series      // scraped from the target
-	// Final is the store's versions after the settle phase; nil when they
-	// could not be read, and then there is no history check.
-	Final map[uint32]int64
+	// Final is the store's state after the settle phase, as the target's
+	// API returned it; nil when there was none to read, and then there is
+	// no history check.
+	Final *history.Final
+	// SeededKeys were written before the load (history.WithSeededKeys).
+	SeededKeys int
 	// Converged says the settle phase saw the store hold every acknowledged
 	// write, at ConvergedAtS seconds since T0.
 	Converged    bool
@@ -59,7 +62,8 @@ func Variant(m Measured, v *results.Variant) {
 		for i, sr := range m.Load.ByStream {
 			names[i] = sr.Stream.Name
 		}
-		h := history.Check(m.Load.Ops, m.Final, history.WithStreamNames(names))
+		h := history.Check(m.Load.Ops, *m.Final, history.WithStreamNames(names),
+			history.WithSeededKeys(m.SeededKeys), history.WithIncomplete(m.Load.Incomplete))
 		h.Converged = m.Converged
 		h.ConvergenceS = Convergence(m.Converged, m.Faults, m.Metrics, m.ConvergedAtS)
 		v.History = &h

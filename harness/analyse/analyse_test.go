@@ -132,9 +132,11 @@ func TestSecondsFollowContains(t *testing.T) {
 func TestVariantHistory(t *testing.T) {
 	m := measured()
 	m.Load.Ops = []history.Op{
-		{InvokeNs: 1, CompleteNs: 2, Key: 1, Version: 3, Write: true, Outcome: history.OK, Stream: 1, Code: 200},
+		{InvokeNs: 1, CompleteNs: 2, Key: 1, Value: history.WriteValue(1, 0), Version: 3, Write: true, Outcome: history.OK, Stream: 1, Code: 200},
 	}
-	m.Final = map[uint32]int64{1: 2} // the acknowledged version 3 is gone
+	// The acknowledged write is gone: the key still holds its seed.
+	m.Final = &history.Final{States: map[uint32]history.State{1: {Value: history.SeedValue(1), Version: 2}}}
+	m.SeededKeys = 2
 	m.Converged, m.ConvergedAtS = true, 5
 	var v results.Variant
 	Variant(m, &v)

@@ -44,6 +44,7 @@ var metrics = map[string]metricSource{
 	"success_ratio": fromSummary, "error_ratio": fromSummary,
 	"throughput": fromSummary, "rate": fromSummary, "requests": fromSummary, "late_sends": fromSummary,
 	"lost_writes": fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
+	"impossible_reads": fromHistory, "version_regressions": fromHistory, "unconverged_keys": fromHistory,
 }
 
 // needsRequests lists the summary metrics that mean nothing over a phase
@@ -125,6 +126,9 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 		if h == nil {
 			return fail("variant %s has no history: the %s check needs the operation history and the final store state", v.Name, c.Metric)
 		}
+		if why := nothingToJudge(h, c.Metric); why != "" {
+			return fail("%s", why)
+		}
 		switch c.Metric {
 		case "lost_writes":
 			observed = float64(h.LostWrites)
@@ -132,6 +136,12 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 			observed = float64(h.StaleReads)
 		case "stale_read_ratio":
 			observed = h.StaleRatio
+		case "impossible_reads":
+			observed = float64(h.ImpossibleReads)
+		case "version_regressions":
+			observed = float64(h.VersionRegressions)
+		case "unconverged_keys":
+			observed = float64(h.UnconvergedKeys)
 		case "convergence":
 			if h.ConvergenceS < 0 {
 				res.Observed = -1
@@ -172,6 +182,30 @@ func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) result
 		res.Message = joinNote(res.Message, "history metrics cover the whole run, not only phase "+strconv.Quote(phaseName))
 	}
 	return res
+}
+
+// nothingToJudge says why a history metric cannot be judged, or "": a
+// check of an incomplete history, or with no acknowledged write or no
+// successful read to judge, must not pass vacuously.
+func nothingToJudge(h *results.History, metric string) string {
+	if h.Incomplete != "" {
+		return fmt.Sprintf("the op history is incomplete (%s): %s cannot be judged", h.Incomplete, metric)
+	}
+	switch metric {
+	case "lost_writes", "unconverged_keys", "convergence":
+		if h.AckedWrites == 0 {
+			return "no write was acknowledged: nothing to judge " + metric + " by"
+		}
+	case "stale_reads", "stale_read_ratio", "impossible_reads":
+		if h.OKReads == 0 {
+			return "no read succeeded: nothing to judge " + metric + " by"
+		}
+	case "version_regressions":
+		if h.AckedWrites+h.OKReads == 0 {
+			return "no operation succeeded: nothing to judge " + metric + " by"
+		}
+	}
+	return ""
 }
 
 func fromPhaseSummary(metric string, s results.PhaseSummary) float64 {

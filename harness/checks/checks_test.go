@@ -18,7 +18,8 @@ func variant() *results.Variant {
 			{Name: "during db-partition", StartS: 20, EndS: 40},
 			{Name: "after db-partition", StartS: 40, EndS: 60},
 		},
-		History: &results.History{LostWrites: 2, StaleReads: 30, StaleRatio: 0.015, ConvergenceS: 3.5, Converged: true},
+		History: &results.History{AckedWrites: 500, OKReads: 2000, LostWrites: 2, StaleReads: 30, StaleRatio: 0.015,
+			ImpossibleReads: 1, VersionRegressions: 4, UnconvergedKeys: 3, ConvergenceS: 3.5, Converged: true},
 	}
 }
 
@@ -84,6 +85,9 @@ func TestEvaluate(t *testing.T) {
 		{"convergence", scenarios.Check{Metric: "convergence", Op: "<", Value: 5}, true, 3.5, "", "whole"},
 		{"convergence too slow", scenarios.Check{Metric: "convergence", Op: "<", Value: 2}, false, 3.5, "observed 3.5s, expected < 2s", "whole"},
 		{"history in a phase notes its scope", scenarios.Check{Phase: "during db-partition", Metric: "stale_reads", Op: ">", Value: 0}, true, 30, "whole run", "during db-partition"},
+		{"impossible reads", scenarios.Check{Metric: "impossible_reads", Op: "==", Value: 0}, false, 1, "observed 1, expected == 0", "whole"},
+		{"version regressions", scenarios.Check{Metric: "version_regressions", Op: "<=", Value: 4}, true, 4, "", "whole"},
+		{"unconverged keys", scenarios.Check{Metric: "unconverged_keys", Op: "==", Value: 0}, false, 3, "observed 3", "whole"},
 		{"history in an unknown phase", scenarios.Check{Phase: "during typo", Metric: "stale_reads", Op: "==", Value: 0}, false, 0, `no phase "during typo"`, "during typo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +117,12 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 	never.History.ConvergenceS, never.History.Converged = -1, false
 	none := variant()
 	none.History = nil
+	noAcks := variant()
+	noAcks.History.AckedWrites, noAcks.History.LostWrites = 0, 0
+	noReads := variant()
+	noReads.History.OKReads, noReads.History.StaleReads, noReads.History.ImpossibleReads = 0, 0, 0
+	partial := variant()
+	partial.History.Incomplete = "stream writes: read back: EOF"
 	for _, tc := range []struct {
 		name    string
 		v       *results.Variant
@@ -123,6 +133,11 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 		{"never converged fails even >", never, scenarios.Check{Metric: "convergence", Op: ">", Value: -5}, "never held"},
 		{"no history", none, scenarios.Check{Metric: "lost_writes", Op: "==", Value: 0}, "no history"},
 		{"no history for convergence", none, scenarios.Check{Metric: "convergence", Op: "<", Value: 5}, "no history"},
+		{"nothing acked: lost writes cannot pass", noAcks, scenarios.Check{Metric: "lost_writes", Op: "==", Value: 0}, "no write was acknowledged"},
+		{"nothing acked: unconverged keys cannot pass", noAcks, scenarios.Check{Metric: "unconverged_keys", Op: "==", Value: 0}, "no write was acknowledged"},
+		{"no read: stale reads cannot pass", noReads, scenarios.Check{Metric: "stale_reads", Op: "==", Value: 0}, "no read succeeded"},
+		{"no read: impossible reads cannot pass", noReads, scenarios.Check{Metric: "impossible_reads", Op: "==", Value: 0}, "no read succeeded"},
+		{"incomplete history fails", partial, scenarios.Check{Metric: "lost_writes", Op: "==", Value: 0}, "incomplete"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Evaluate([]scenarios.Check{tc.check}, tc.v, summaries)[0]

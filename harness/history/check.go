@@ -1,31 +1,86 @@
 package history
 
 import (
-	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
 	"github.com/loadlab/loadlab/reports/results"
 )
 
-// DefaultMaxExamples is how many examples of each kind Check keeps.
+// DefaultMaxExamples is how many examples of each kind (and reason) Check keeps.
 const DefaultMaxExamples = 10
 
-// Example kinds of results.OpExample.
+// Anomaly kinds (results.OpExample.Kind).
 const (
-	KindLostWrite = "lost_write"
-	KindStaleRead = "stale_read"
+	KindStaleRead         = "stale_read"
+	KindImpossibleRead    = "impossible_read"
+	KindLostWrite         = "lost_write"
+	KindVersionRegression = "version_regression"
+	KindUnconverged       = "unconverged"
 )
 
-// Option configures Check.
+// Why a read is impossible (Anomaly.Reason).
+const (
+	NeverWritten     = "never written"
+	WrittenElsewhere = "written to another key"
+	OnlyRefused      = "written only by a refused write"
+	FromTheFuture    = "written by a write invoked after the read completed"
+)
+
+// Op indices with a meaning of their own in an Anomaly.
+const (
+	NoOp    int32 = -1 // none: the initial nil, or a value nobody wrote
+	SeedOp  int32 = -2 // the harness's seed write, acknowledged before T0
+	FinalOp int32 = -3 // the read of the final state after settling
+)
+
+// The seed write's place in time: before every op of the load.
+const (
+	seedInvokeNs   = -2
+	seedCompleteNs = -1
+)
+
+// Anomaly is one violation, with the ops that prove it.
+type Anomaly struct {
+	Kind    string
+	Key     uint32
+	Op      int32  // the read, write or FinalOp in question
+	Value   Value  // what it returned (reads, final state) or wrote
+	Wrote   int32  // the write whose value Op returned: an op, SeedOp or NoOp
+	Witness int32  // the op that proves it: an op, SeedOp, FinalOp or NoOp
+	Reason  string // impossible reads: one of NeverWritten, WrittenElsewhere, OnlyRefused, FromTheFuture
+}
+
+// State is what a key holds, as the final-state reader saw it.
+type State struct {
+	Value   Value
+	Version int64  // hint; NoVersion when absent
+	Source  Source // hint: X-Source of the answer
+}
+
+// Final is the store's state after settling.
+type Final struct {
+	// States holds every touched key the reader could read; a key missing
+	// here has no known final state and is reported unconverged.
+	States map[uint32]State
+	// Moving says the store was still changing when settle ended: keys
+	// behind their acknowledged writes are then unconverged, not lost.
+	Moving bool
+}
+
+// Option configures Check and Analyse.
 type Option func(*checkConfig)
 
 type checkConfig struct {
 	maxExamples int
 	streams     []string
+	seeded      uint32
+	incomplete  string
+	timelines   int
 }
 
-// WithMaxExamples keeps at most n examples of each kind (default 10; 0: none).
+// WithMaxExamples keeps at most n examples of each kind and reason (default 10; 0: none).
 func WithMaxExamples(n int) Option {
 	return func(c *checkConfig) {
 		if n >= 0 {
@@ -39,6 +94,31 @@ func WithStreamNames(names []string) Option {
 	return func(c *checkConfig) { c.streams = names }
 }
 
+// WithSeededKeys says the harness wrote SeedValue(k) to every key k < n,
+// acknowledged before the load began.
+func WithSeededKeys(n int) Option {
+	return func(c *checkConfig) { c.seeded = uint32(max(0, min(n, math.MaxUint32))) }
+}
+
+// WithIncomplete records that the op history is incomplete (why): the
+// verdict covers only the ops recorded, and the history checks fail.
+func WithIncomplete(reason string) Option {
+	return func(c *checkConfig) { c.incomplete = reason }
+}
+
+// WithTimelines draws at most n anomalous keys' timelines (default 4).
+func WithTimelines(n int) Option {
+	return func(c *checkConfig) { c.timelines = max(0, n) }
+}
+
+func newConfig(opts []Option) checkConfig {
+	cfg := checkConfig{maxExamples: DefaultMaxExamples, timelines: 4}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 func (c *checkConfig) stream(i uint8) string {
 	if int(i) < len(c.streams) {
 		return c.streams[i]
@@ -46,266 +126,327 @@ func (c *checkConfig) stream(i uint8) string {
 	return "stream " + strconv.Itoa(int(i))
 }
 
-// event is an acknowledged operation placed on its key's timeline. A write
-// takes effect, for the readers that come after it, when it completes; a
-// read observes the store from when it was invoked. Sorting by (key, at,
-// write) therefore puts before each read exactly the writes acknowledged
-// before it began — a write completing at the very instant a read is
-// invoked sorts after it and does not count, as the definition is strict.
-type event struct {
-	at    int64 // CompleteNs of a write, InvokeNs of a read
-	key   uint32
-	idx   int32 // index into ops
-	write bool
+// Check analyses a run's operations against the final state (Analyse) and
+// returns the counts with the earliest examples of each anomaly, their
+// evidence, and the timelines of a few anomalous keys.
+func Check(ops []Op, final Final, opts ...Option) results.History {
+	cfg := newConfig(opts)
+	h, all := analyse(ops, final, &cfg)
+	h.Examples, h.Timelines = evidence(ops, all, &cfg)
+	return h
 }
 
-func compareEvents(a, b event) int {
+// Analyse checks every key's operations, Jepsen-style, from the values they
+// wrote and read and their real-time order (an op's interval runs from its
+// invocation to its completion; an op with an unknown outcome may take
+// effect at any time after its invocation):
+//
+//   - stale read: an OK read returned the value of write W although another
+//     write W2, acknowledged, began after W completed and completed before
+//     the read began.
+//   - impossible read: an OK read (or the final state) returned a value
+//     never written to its key, written only by a refused write, or by a
+//     write invoked after the read completed.
+//   - lost write: an acknowledged write W, yet the final state holds the
+//     value of a write that completed before W was invoked. When the final
+//     state is impossible, the acknowledged writes no other acknowledged
+//     write certainly followed (one of which it should hold) are lost.
+//     When the store was still moving at the end of settle, the key is
+//     unconverged instead, and its writes are not counted lost.
+//   - version regression (a cross-check of the X-Version hints): an OK op
+//     whose version is below that of an OK op that completed before it was
+//     invoked.
+//
+// It returns the counts and every anomaly.
+func Analyse(ops []Op, final Final, opts ...Option) (results.History, []Anomaly) {
+	cfg := newConfig(opts)
+	return analyse(ops, final, &cfg)
+}
+
+// index finds the write that sent a value: by stream, the op of each
+// sequence number (write values are dense per stream).
+type index struct {
+	bySeq  [256][]int32
+	seeded uint32
+}
+
+func (x *index) add(op *Op, i int32) {
+	s, q, ok := op.Value.Write()
+	if !ok || q > 1<<31 {
+		return
+	}
+	t := x.bySeq[s]
+	if int(q) >= len(t) {
+		n := max(int(q)+1, 2*len(t), 1024)
+		t = slices.Grow(t, n-len(t))[:n]
+		for j := len(x.bySeq[s]); j < n; j++ {
+			t[j] = NoOp
+		}
+		x.bySeq[s] = t
+	}
+	t[q] = i
+}
+
+// resolve maps the value an op on key returned, the op completing at
+// completeNs, to the write that sent it: its completion (MaxInt64 when its
+// outcome is unknown: it may take effect at any time), its op (or SeedOp,
+// NoOp), or why no write can explain it.
+func (x *index) resolve(ops []Op, v Value, key uint32, completeNs int64) (wc int64, wrote int32, reason string) {
+	if v == NoValue {
+		return math.MinInt64, NoOp, ""
+	}
+	if k, ok := v.Seed(); ok {
+		switch {
+		case k >= x.seeded:
+			return 0, NoOp, NeverWritten
+		case k != key:
+			return 0, SeedOp, WrittenElsewhere
+		}
+		return seedCompleteNs, SeedOp, ""
+	}
+	s, q, ok := v.Write()
+	if !ok || q >= uint64(len(x.bySeq[s])) || x.bySeq[s][q] == NoOp {
+		return 0, NoOp, NeverWritten
+	}
+	i := x.bySeq[s][q]
+	w := &ops[i]
 	switch {
-	case a.key != b.key:
-		if a.key < b.key {
-			return -1
-		}
-		return 1
-	case a.at != b.at:
-		if a.at < b.at {
-			return -1
-		}
-		return 1
-	case a.write != b.write:
-		if !a.write {
-			return -1
-		}
-		return 1
+	case w.Key != key:
+		return 0, i, WrittenElsewhere
+	case w.Outcome == Fail:
+		return 0, i, OnlyRefused
+	case w.InvokeNs > completeNs:
+		return 0, i, FromTheFuture
+	case w.Outcome == Unknown:
+		return math.MaxInt64, i, ""
 	}
-	return 0
+	return w.CompleteNs, i, ""
 }
 
-// sortEvents orders events by (key, at, write). Keys of a load run are dense
-// small indices, so it first distributes the events by key in one counting
-// pass, then sorts each key's timeline, which arrives almost in order: far
-// cheaper than one comparison sort over everything. Sparse keys fall back
-// to that one sort.
-func sortEvents(events []event, maxKey uint32) []event {
-	if len(events) == 0 {
-		return events
-	}
-	if uint64(maxKey) >= 4*uint64(len(events))+1024 {
-		slices.SortFunc(events, compareEvents)
-		return events
-	}
-	starts := make([]int, int(maxKey)+2)
-	for _, e := range events {
-		starts[e.key+1]++
-	}
-	for i := 1; i < len(starts); i++ {
-		starts[i] += starts[i-1]
-	}
-	sorted := make([]event, len(events))
-	next := slices.Clone(starts[:len(starts)-1])
-	for _, e := range events {
-		sorted[next[e.key]] = e
-		next[e.key]++
-	}
-	for k := 0; k+1 < len(starts); k++ {
-		if group := sorted[starts[k]:starts[k+1]]; len(group) > 1 {
-			slices.SortFunc(group, compareEvents)
-		}
-	}
-	return sorted
-}
-
-// Check analyses a run's operations against the store's final state after
-// settling (final: key index → version; a missing key is version 0).
-//
-//   - A lost write is an acknowledged write (Outcome OK) whose version is
-//     above the final version of its key: the store forgot it.
-//   - A stale read is an OK read returning version v when some write to the
-//     same key with a version above v had been acknowledged before the read
-//     was invoked (w.CompleteNs < r.InvokeNs). A read overlapping the write
-//     may legitimately see either version and is not stale.
-//
-// Writes with an unknown outcome are never lost: they may not have happened.
-// Check fills the counts, the two anomalies, the stale ratio over OK reads
-// and a few examples of each (the earliest, by invocation time); the caller
-// fills ConvergenceS and Converged. It sorts once and scans once, so it
-// checks millions of operations per second.
-func Check(ops []Op, final map[uint32]int64, opts ...Option) results.History {
-	cfg := checkConfig{maxExamples: DefaultMaxExamples}
-	for _, o := range opts {
-		o(&cfg)
-	}
+func analyse(ops []Op, final Final, cfg *checkConfig) (results.History, []Anomaly) {
 	var h results.History
 	h.Operations = int64(len(ops))
-
+	h.Incomplete = cfg.incomplete
+	x := &index{seeded: cfg.seeded}
 	keys := newKeySet()
-	var okReads int64
-	events := make([]event, 0, len(ops))
+	okOps := 0
 	for i := range ops {
 		op := &ops[i]
 		keys.add(op.Key)
-		if op.Outcome == Unknown {
+		switch op.Outcome {
+		case Unknown:
 			h.Unknown++
+		case OK:
+			okOps++
 		}
 		if op.Write {
 			h.Writes++
+			x.add(op, int32(i))
 			if op.Outcome == OK {
 				h.AckedWrites++
-				events = append(events, event{at: op.CompleteNs, key: op.Key, idx: int32(i), write: true})
 			}
 		} else {
 			h.Reads++
 			if op.Outcome == OK {
-				okReads++
-				events = append(events, event{at: op.InvokeNs, key: op.Key, idx: int32(i)})
+				h.OKReads++
 			}
 		}
 	}
 	h.Keys = keys.len()
-	events = sortEvents(events, keys.max)
+	groups, starts := groupByKey(ops, okOps, keys.max)
 
-	lost := newExamples(cfg.maxExamples)
-	stale := newExamples(cfg.maxExamples)
-	for start := 0; start < len(events); {
-		key := events[start].key
-		finalV := final[key]
-		var newest int64 // highest version acknowledged so far on this key
-		newestIdx := int32(-1)
-		end := start
-		for ; end < len(events) && events[end].key == key; end++ {
-			e := events[end]
-			op := &ops[e.idx]
-			if e.write {
-				if op.Version > newest {
-					newest, newestIdx = op.Version, e.idx
+	var out []Anomaly
+	add := func(a Anomaly) {
+		out = append(out, a)
+		switch a.Kind {
+		case KindStaleRead:
+			h.StaleReads++
+		case KindImpossibleRead:
+			h.ImpossibleReads++
+		case KindLostWrite:
+			h.LostWrites++
+		case KindVersionRegression:
+			h.VersionRegressions++
+		case KindUnconverged:
+			h.UnconvergedKeys++
+		}
+	}
+	var byInvoke, dones []stamp
+	for g := 0; g+1 < len(starts); g++ {
+		group := groups[starts[g]:starts[g+1]]
+		if len(group) == 0 {
+			continue
+		}
+		key := ops[group[0]].Key
+		// By invocation (the load's ops arrive almost in that order), and a
+		// copy by completion for the sweep.
+		byInvoke, dones = byInvoke[:0], dones[:0]
+		for _, i := range group {
+			byInvoke = append(byInvoke, stamp{ops[i].InvokeNs, i})
+			dones = append(dones, stamp{ops[i].CompleteNs, i})
+		}
+		sortStamps(byInvoke)
+		sortStamps(dones)
+		for j := range byInvoke {
+			group[j] = byInvoke[j].i
+		}
+
+		// The sweep: before each op's invocation, take in the ops that
+		// completed strictly before it.
+		latestInvoke, latestW := int64(math.MinInt64), NoOp // latest-invoked acked write completed so far
+		if key < cfg.seeded {
+			latestInvoke, latestW = seedInvokeNs, SeedOp
+		}
+		topV, topVOp := NoVersion, NoOp // highest version hint completed so far
+		j := 0
+		for _, i := range group {
+			op := &ops[i]
+			for ; j < len(dones) && dones[j].t < op.InvokeNs; j++ {
+				d := &ops[dones[j].i]
+				if d.Write && d.InvokeNs > latestInvoke {
+					latestInvoke, latestW = d.InvokeNs, dones[j].i
 				}
-				if op.Version > finalV {
-					h.LostWrites++
-					lost.offer(offence{idx: e.idx, expected: finalV, witness: -1}, op.InvokeNs)
+				if d.Version > topV {
+					topV, topVOp = d.Version, dones[j].i
 				}
+			}
+			if op.Version != NoVersion && op.Version < topV {
+				add(Anomaly{Kind: KindVersionRegression, Key: key, Op: i, Value: op.Value, Wrote: NoOp, Witness: topVOp})
+			}
+			if op.Write {
 				continue
 			}
-			if op.Version < newest {
-				h.StaleReads++
-				stale.offer(offence{idx: e.idx, expected: newest, witness: newestIdx}, op.InvokeNs)
+			wc, wrote, reason := x.resolve(ops, op.Value, key, op.CompleteNs)
+			switch {
+			case reason != "":
+				add(Anomaly{Kind: KindImpossibleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: NoOp, Reason: reason})
+			case latestInvoke > wc:
+				add(Anomaly{Kind: KindStaleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: latestW})
 			}
 		}
-		start = end
+		finalAnomalies(ops, x, final, key, group, add)
 	}
-	if okReads > 0 {
-		h.StaleRatio = float64(h.StaleReads) / float64(okReads)
+	if h.OKReads > 0 {
+		h.StaleRatio = float64(h.StaleReads) / float64(h.OKReads)
 	}
-	for _, o := range lost.sorted(ops) {
-		h.Examples = append(h.Examples, lostExample(&cfg, ops, o))
-	}
-	for _, o := range stale.sorted(ops) {
-		h.Examples = append(h.Examples, staleExample(&cfg, ops, o))
-	}
-	return h
+	return h, out
 }
 
-// offence is one anomalous operation and what contradicts it.
-type offence struct {
-	idx      int32 // the op
-	expected int64 // final version (lost) or newest acked version (stale)
-	witness  int32 // the contradicting write (stale), -1 if none
-}
-
-// examples keeps the n earliest offences by invocation time in O(n) memory.
-type examples struct {
-	n     int
-	kept  []offence
-	times []int64
-}
-
-func newExamples(n int) *examples { return &examples{n: n} }
-
-func (x *examples) offer(o offence, invokeNs int64) {
-	if x.n == 0 {
-		return
-	}
-	if len(x.kept) < x.n {
-		x.kept = append(x.kept, o)
-		x.times = append(x.times, invokeNs)
-		return
-	}
-	latest := 0 // n is small: a linear scan beats a heap's bookkeeping
-	for i := range x.times {
-		if x.times[i] > x.times[latest] {
-			latest = i
+// finalAnomalies judges one key's final state against its acknowledged
+// writes (group: the key's OK ops by invocation).
+func finalAnomalies(ops []Op, x *index, final Final, key uint32, group []int32, add func(Anomaly)) {
+	acked, latestInvoke := false, int64(math.MinInt64)
+	for _, i := range group {
+		if ops[i].Write {
+			acked, latestInvoke = true, max(latestInvoke, ops[i].InvokeNs)
 		}
 	}
-	if invokeNs < x.times[latest] {
-		x.kept[latest], x.times[latest] = o, invokeNs
+	if !acked {
+		return
 	}
-}
-
-func (x *examples) sorted(ops []Op) []offence {
-	slices.SortFunc(x.kept, func(a, b offence) int {
-		if c := compareInt(ops[a.idx].InvokeNs, ops[b.idx].InvokeNs); c != 0 {
-			return c
+	st, read := final.States[key]
+	if !read {
+		add(Anomaly{Kind: KindUnconverged, Key: key, Op: FinalOp, Wrote: NoOp, Witness: NoOp, Reason: "the final state could not be read"})
+		return
+	}
+	wc, wrote, reason := x.resolve(ops, st.Value, key, math.MaxInt64)
+	if reason != "" {
+		add(Anomaly{Kind: KindImpossibleRead, Key: key, Op: FinalOp, Value: st.Value, Wrote: wrote, Witness: NoOp, Reason: reason})
+	}
+	var lost []int32
+	for _, i := range group {
+		w := &ops[i]
+		if !w.Write {
+			continue
 		}
-		return compareInt(int64(a.idx), int64(b.idx))
-	})
-	return x.kept
-}
-
-func compareInt(a, b int64) int {
+		// A value nobody could have left: the writes nothing acknowledged
+		// certainly followed are lost. Otherwise: those begun after the
+		// final value's write completed.
+		if reason != "" && w.CompleteNs >= latestInvoke || reason == "" && w.InvokeNs > wc {
+			lost = append(lost, i)
+		}
+	}
 	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func seconds(ns int64) float64 { return float64(ns) / 1e9 }
-
-func example(cfg *checkConfig, kind string, op *Op, expected int64) results.OpExample {
-	return results.OpExample{
-		Kind:      kind,
-		Stream:    cfg.stream(op.Stream),
-		Key:       KeyName(op.Key),
-		Version:   op.Version,
-		Expected:  expected,
-		Source:    op.Source.String(),
-		InvokeS:   seconds(op.InvokeNs),
-		CompleteS: seconds(op.CompleteNs),
+	case len(lost) == 0:
+	case final.Moving:
+		add(Anomaly{Kind: KindUnconverged, Key: key, Op: FinalOp, Value: st.Value, Wrote: wrote, Witness: lost[len(lost)-1],
+			Reason: "the store was still changing when settle ended"})
+	default:
+		for _, i := range lost {
+			add(Anomaly{Kind: KindLostWrite, Key: key, Op: i, Value: st.Value, Wrote: wrote, Witness: FinalOp})
+		}
 	}
 }
 
-func lostExample(cfg *checkConfig, ops []Op, o offence) results.OpExample {
-	op := &ops[o.idx]
-	x := example(cfg, KindLostWrite, op, o.expected)
-	x.Explanation = fmt.Sprintf(
-		"write of %s acknowledged as version %d at %.3fs (HTTP %d%s), but after settling the store holds version %d: the acknowledged write was lost",
-		x.Key, op.Version, x.CompleteS, op.Code, sourceNote(op.Source), o.expected)
-	return x
+// groupByKey returns the indices of the OK ops grouped by key (each group
+// in op order) and where each group starts. Keys of a load run are dense
+// small indices: one counting pass distributes them; sparse keys go
+// through a map first.
+func groupByKey(ops []Op, okOps int, maxKey uint32) (groups []int32, starts []int) {
+	slot := func(k uint32) uint32 { return k }
+	nslots := int(maxKey) + 1
+	if uint64(maxKey) >= 4*uint64(len(ops))+1024 {
+		dense := map[uint32]uint32{}
+		for i := range ops {
+			if _, ok := dense[ops[i].Key]; !ok {
+				dense[ops[i].Key] = uint32(len(dense))
+			}
+		}
+		slot, nslots = func(k uint32) uint32 { return dense[k] }, len(dense)
+	}
+	starts = make([]int, nslots+1)
+	for i := range ops {
+		if ops[i].Outcome == OK {
+			starts[slot(ops[i].Key)+1]++
+		}
+	}
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	groups = make([]int32, okOps)
+	next := slices.Clone(starts[:nslots])
+	for i := range ops {
+		if ops[i].Outcome == OK {
+			s := slot(ops[i].Key)
+			groups[next[s]] = int32(i)
+			next[s]++
+		}
+	}
+	return groups, starts
 }
 
-func staleExample(cfg *checkConfig, ops []Op, o offence) results.OpExample {
-	op := &ops[o.idx]
-	x := example(cfg, KindStaleRead, op, o.expected)
-	what := fmt.Sprintf("version %d", op.Version)
-	if op.Version == 0 {
-		what = "not found"
-	}
-	witness := ""
-	if o.witness >= 0 {
-		w := &ops[o.witness]
-		witness = fmt.Sprintf(" by %s at %.3fs", cfg.stream(w.Stream), seconds(w.CompleteNs))
-	}
-	x.Explanation = fmt.Sprintf(
-		"read of %s invoked at %.3fs returned %s%s, but version %d had been acknowledged%s, before the read began",
-		x.Key, x.InvokeS, what, sourceNote(op.Source), o.expected, witness)
-	return x
+// stamp is an op at a time, for sorting one key's ops cache-friendly.
+type stamp struct {
+	t int64
+	i int32
 }
 
-func sourceNote(s Source) string {
-	if s == SourceNone {
-		return ""
+func (a stamp) before(b stamp) bool { return a.t < b.t || a.t == b.t && a.i < b.i }
+
+// sortStamps sorts by time, ties by op index. The input is nearly in order,
+// so an insertion pass does it unless it finds too much disorder.
+func sortStamps(s []stamp) {
+	moves := 0
+	for i := 1; i < len(s); i++ {
+		if !s[i].before(s[i-1]) {
+			continue
+		}
+		v := s[i]
+		j := i
+		for ; j > 0 && v.before(s[j-1]); j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
+		if moves += i - j; moves > 8*len(s)+64 {
+			slices.SortFunc(s, func(a, b stamp) int {
+				if c := compareInt(a.t, b.t); c != 0 {
+					return c
+				}
+				return compareInt(int64(a.i), int64(b.i))
+			})
+			return
+		}
 	}
-	return ", source " + s.String()
 }
 
 // keySet counts distinct keys: a bitmap for the dense indices the load

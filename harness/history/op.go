@@ -1,7 +1,13 @@
 // Package history records every operation the load generator performs and
-// checks the record, Jepsen-style, against the final state of the store:
-// lost writes, stale reads and convergence time after a heal.
+// checks the record, Jepsen-style, against the final state of the store as
+// read through the target's own API: stale reads, impossible reads, lost
+// writes, versions going backwards, unconverged keys. Every write carries a
+// value no other write carries (Values), so the checker decides from values
+// and real-time order alone; what the target says about itself (X-Version,
+// X-Source) is kept as a hint and cross-checked.
 package history
+
+import "math"
 
 // Outcome of one operation, as Jepsen classifies it.
 type Outcome uint8
@@ -9,7 +15,7 @@ type Outcome uint8
 const (
 	OK      Outcome = iota // acknowledged: a write took effect, a read returned a value (or 404)
 	Fail                   // definitely did not take effect (4xx, 503, 429, connection refused)
-	Unknown                // may or may not have taken effect (timeouts, resets, other 5xx)
+	Unknown                // may or may not have taken effect (timeouts, resets, other 5xx): Jepsen's :info
 )
 
 func (o Outcome) String() string {
@@ -19,7 +25,7 @@ func (o Outcome) String() string {
 	case Fail:
 		return "fail"
 	default:
-		return "unknown"
+		return "info"
 	}
 }
 
@@ -53,12 +59,18 @@ func ParseSource(v string) Source {
 	return SourceNone
 }
 
-// Op is one operation. It is kept small (40 bytes) because a run keeps one
-// per request: a million requests cost about 40 MB.
+// NoVersion is Op.Version when the response carried no X-Version, or one
+// that is not an integer: the version is only ever a hint.
+const NoVersion int64 = math.MinInt64
+
+// Op is one operation. It is kept small (48 bytes) because a run keeps one
+// per request: a million requests cost about 48 MB (on disk while the load
+// runs: Spool).
 type Op struct {
 	InvokeNs   int64   // when the request was sent, ns since the variant's T0
 	CompleteNs int64   // when the response (or error) arrived, ns since T0
-	Version    int64   // version written (X-Version of a write) or read (X-Version of a read; 0 = not found)
+	Version    int64   // X-Version of the response, a hint (404: usually 0); NoVersion when absent or garbled
+	Value      Value   // the value a write sent, or the value a read returned (NoValue: 404 or no answer)
 	Key        uint32  // key index: the key is fmt.Sprintf("k%d", Key)
 	Code       uint16  // HTTP status, 0 on transport error
 	Stream     uint8   // index of the scenario stream

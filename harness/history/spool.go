@@ -7,12 +7,12 @@ import (
 )
 
 // spoolChunk is how many ops a Spool holds in memory before writing them
-// out: 4096 ops, 136 KB on disk, so one write per second or so at the rates
+// out: 4096 ops, 168 KB on disk, so one write per second or so at the rates
 // the lab sends.
 const spoolChunk = 4096
 
 // opSize is an Op's encoded size: little-endian, fields in declaration order.
-const opSize = 8 + 8 + 8 + 4 + 2 + 1 + 1 + 1 + 1
+const opSize = 8 + 8 + 8 + 8 + 4 + 2 + 1 + 1 + 1 + 1
 
 // Spool records a run's operations on disk as they arrive, so that the
 // harness's memory stays flat however long the run: it holds at most one
@@ -120,6 +120,7 @@ func appendOp(b []byte, op *Op) []byte {
 	b = le.AppendUint64(b, uint64(op.InvokeNs))
 	b = le.AppendUint64(b, uint64(op.CompleteNs))
 	b = le.AppendUint64(b, uint64(op.Version))
+	b = le.AppendUint64(b, uint64(op.Value))
 	b = le.AppendUint32(b, op.Key)
 	b = le.AppendUint16(b, op.Code)
 	var w byte
@@ -135,11 +136,12 @@ func decodeOp(p []byte) Op {
 		InvokeNs:   int64(le.Uint64(p[0:])),
 		CompleteNs: int64(le.Uint64(p[8:])),
 		Version:    int64(le.Uint64(p[16:])),
-		Key:        le.Uint32(p[24:]),
-		Code:       le.Uint16(p[28:]),
-		Stream:     p[30],
-		Write:      p[31] == 1,
-		Outcome:    Outcome(p[32]),
-		Source:     Source(p[33]),
+		Value:      Value(le.Uint64(p[24:])),
+		Key:        le.Uint32(p[32:]),
+		Code:       le.Uint16(p[36:]),
+		Stream:     p[38],
+		Write:      p[39] == 1,
+		Outcome:    Outcome(p[40]),
+		Source:     Source(p[41]),
 	}
 }

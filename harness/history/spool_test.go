@@ -11,7 +11,7 @@ func spoolOps(n int) []Op {
 	ops := make([]Op, n)
 	for i := range ops {
 		ops[i] = Op{
-			InvokeNs: int64(i) * 1000, CompleteNs: int64(i)*1000 + 777, Version: int64(i) << 33,
+			InvokeNs: int64(i) * 1000, CompleteNs: int64(i)*1000 + 777, Version: int64(i) << 33, Value: Value(uint64(i) * 0x9E3779B97F4A7C15),
 			Key: uint32(i * 7), Code: uint16(200 + i%400), Stream: uint8(i), Write: i%3 == 0,
 			Outcome: Outcome(i % 3), Source: Source(i % 5),
 		}

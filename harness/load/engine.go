@@ -40,6 +40,9 @@ func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) 
 	if len(streams) > math.MaxUint8+1 {
 		return nil, fmt.Errorf("load: %d streams, at most %d", len(streams), math.MaxUint8+1)
 	}
+	if cfg.values == nil {
+		cfg.values = history.NewValues(history.NewNonce(), ValueSizes(streams))
+	}
 	gens, err := newGenerators(streams, base, &cfg)
 	if err != nil {
 		return nil, err
@@ -177,6 +180,7 @@ func assemble(t0 time.Time, ran time.Duration, gens []*generator, logger *slog.L
 		var err error
 		if r.Ops, err = g.ops.ReadAll(r.Ops); err != nil {
 			logger.Error("load: op history incomplete", "stream", sr.Stream.Name, "err", err)
+			r.Incomplete = fmt.Sprintf("stream %s: %v", sr.Stream.Name, err)
 		}
 	}
 	slices.SortStableFunc(r.Ops, func(a, b history.Op) int { return cmp.Compare(a.InvokeNs, b.InvokeNs) })

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -370,7 +369,7 @@ func TestRunOutcomesFromHeaders(t *testing.T) {
 			}
 			continue
 		}
-		v, _ := strconv.ParseInt(a.version, 10, 64)
+		v := history.ParseVersion(a.version) // a hint: absent is NoVersion
 		if int(op.Code) != a.code || op.Version != v || op.Source.String() != a.source {
 			t.Errorf("%s %s: op code %d version %d source %q, want %d %d %q", method, key, op.Code, op.Version, op.Source, a.code, v, a.source)
 		}

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"net/http"
@@ -33,8 +34,8 @@ type generator struct {
 	prefix string
 	suffix string
 	hasKey bool
-	body   []byte      // shared by all requests: bodies are only read
-	header http.Header // shared: vegeta copies it into each request
+	values *history.Values // a write's body is its own value, made from its sequence number
+	header http.Header     // shared: vegeta copies it into each request
 
 	keyMu sync.Mutex
 	keys  *keyChooser
@@ -92,17 +93,14 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 		return nil, err
 	}
 	g.keys = keys
+	g.values = cfg.values
+	// Reads keep just enough of a body to tell a value of the run from
+	// anything longer; writes keep nothing.
+	maxBody := int64(0)
 	if g.write {
-		size := st.BodySize
-		if size <= 0 {
-			size = defaultBodySize
-		}
-		g.body = make([]byte, size)
-		const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-		for i := range g.body {
-			g.body[i] = alphabet[keys.rng.Intn(len(alphabet))]
-		}
 		g.header = http.Header{"Content-Type": {"application/octet-stream"}}
+	} else {
+		maxBody = int64(g.values.MaxLen()) + 1
 	}
 
 	var client http.Client
@@ -122,7 +120,7 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 		vegeta.Redirects(vegeta.NoFollow),
 		vegeta.Workers(uint64(min(10, g.limit))),
 		vegeta.MaxWorkers(uint64(g.limit)),
-		vegeta.MaxBody(0), // headers carry what the history needs
+		vegeta.MaxBody(maxBody),
 	)
 
 	g.result = NewStreamResult(index, st, int(math.Ceil(cfg.duration.Seconds())))
@@ -137,7 +135,7 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 // the key and counts the request as sent.
 func (g *generator) target(t *vegeta.Target) error {
 	g.sent.Add(1)
-	t.Method, t.Body, t.Header = g.method, g.body, g.header
+	t.Method, t.Header = g.method, g.header // a write's body is set by withValue
 	if !g.hasKey {
 		t.URL = g.prefix
 		return nil
@@ -168,6 +166,9 @@ type countingTransport struct {
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.g.write {
+		req = t.g.withValue(req)
+	}
 	t.g.enter()
 	seq := req.Header.Get("X-Vegeta-Seq")
 	resp, err := t.next.RoundTrip(req)
@@ -178,6 +179,37 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = &countedBody{ReadCloser: resp.Body, g: t.g, req: req, seq: seq}
 	return resp, nil
+}
+
+// withValue gives a write its own value, made from the sequence number
+// vegeta gave the hit (and sent as X-Vegeta-Seq), so that record finds the
+// value from the result alone. The targeter cannot: it runs before vegeta
+// hands it the number.
+func (g *generator) withValue(req *http.Request) *http.Request {
+	seq, err := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
+	if err != nil {
+		return req
+	}
+	body := g.values.Body(history.WriteValue(uint8(g.index), seq))
+	r := req.Clone(req.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return r
+}
+
+// ValueSizes is the body size of each write stream by stream index (0 for
+// reads), for history.NewValues.
+func ValueSizes(streams []Stream) []int {
+	sizes := make([]int, len(streams))
+	for i, st := range streams {
+		if st.IsWrite() {
+			sizes[i] = st.BodySize
+			if sizes[i] <= 0 {
+				sizes[i] = defaultBodySize
+			}
+		}
+	}
+	return sizes
 }
 
 // noteError keeps the class of a request's transport error for the
@@ -254,16 +286,24 @@ func (g *generator) record(r *vegeta.Result) {
 	g.maxLate = max(g.maxLate, lateBy)
 
 	x := Sample{Code: r.Code, Late: lateBy, Latency: sentAt + r.Latency - intended}
-	var version int64
+	version := history.NoVersion
+	value := history.NoValue
+	if g.write {
+		value = history.WriteValue(uint8(g.index), r.Seq)
+	}
 	if x.Code == 0 {
 		x.Class = g.errorClass(r.Seq)
 	} else {
 		// Received header names are canonical, so index the map directly.
+		// Versions and sources are hints: the checker trusts values.
 		if v := r.Headers["X-Version"]; len(v) > 0 {
-			version, _ = strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64)
+			version = history.ParseVersion(v[0])
 		}
 		if v := r.Headers["X-Source"]; len(v) > 0 {
 			x.Source = history.ParseSource(strings.TrimSpace(v[0]))
+		}
+		if !g.write && x.Code == 200 {
+			value = g.values.Parse(r.Body)
 		}
 	}
 	x.Success = isSuccess(g.write, x.Code)
@@ -281,6 +321,7 @@ func (g *generator) record(r *vegeta.Result) {
 		InvokeNs:   int64(invoke),
 		CompleteNs: int64(invoke + r.Latency),
 		Version:    version,
+		Value:      value,
 		Key:        g.keyOf(r.URL),
 		Code:       x.Code,
 		Stream:     uint8(g.index),

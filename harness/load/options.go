@@ -1,6 +1,7 @@
 package load
 
 import (
+	"github.com/loadlab/loadlab/harness/history"
 	"log/slog"
 	"net/http"
 	"time"
@@ -25,6 +26,7 @@ type config struct {
 	logger      *slog.Logger
 	allowRemote bool
 	onStart     func(time.Time)
+	values      *history.Values
 }
 
 func defaultConfig() config {
@@ -73,6 +75,11 @@ func WithAllowRemote() Option { return func(c *config) { c.allowRemote = true } 
 // stream starts, so that a fault schedule can share the load's clock. It
 // runs on Run's goroutine and must return quickly.
 func WithOnStart(fn func(t0 time.Time)) Option { return func(c *config) { c.onStart = fn } }
+
+// WithValues sets the codec of the values writes send and reads return,
+// shared with whoever seeds the keys and reads the final state. Without
+// it, Run makes one with a fresh nonce.
+func WithValues(v *history.Values) Option { return func(c *config) { c.values = v } }
 
 // Progress is a snapshot of a running load, summed over all streams.
 type Progress struct {

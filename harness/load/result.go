@@ -13,6 +13,8 @@ type Result struct {
 	Duration time.Duration   // load actually run: the planned duration, or until cancelled
 	ByStream []*StreamResult // in the order of the streams given to Run
 	Ops      []history.Op    // one per request sent, ordered by InvokeNs
+	// Incomplete says why Ops misses some requests (empty: complete).
+	Incomplete string
 }
 
 // StreamResult is one stream's measurements: one bucket per second since

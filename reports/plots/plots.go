@@ -42,7 +42,7 @@ var DefaultFormats = []string{SVG, PNG}
 type Chart struct {
 	Name   string            // file stem, unique in a run: "latency-reads", "metric-queue_depth", "summary-latency"
 	Title  string            // human title, as drawn on the chart
-	Kind   string            // "latency", "throughput", "success", "metric" or "summary"
+	Kind   string            // "latency", "throughput", "success", "metric", "summary" or "timeline" (ops around an anomaly)
 	Stream string            // the stream of latency, throughput and success charts; empty otherwise
 	Files  map[string]string // format ("svg", "png") → path of the written file
 	// SVG is the chart as an HTML5-inlinable <svg> element (no XML prolog,
@@ -97,6 +97,7 @@ func build(r *results.Results) []*spec {
 	if len(streams) > 0 && len(r.Variants) > 0 {
 		specs = append(specs, summaryLatencyChart(r, streams), summarySuccessChart(r, streams))
 	}
+	specs = append(specs, timelineCharts(r)...)
 	// Names that differ only in characters fileName replaces would share a
 	// file: number the later ones.
 	used := map[string]int{}

@@ -234,32 +234,86 @@ type Point struct {
 }
 
 // History is the outcome of the Jepsen-style checks over every operation.
+// The checker decides from the values written and read and their real-time
+// order; versions and sources the target sent are hints, cross-checked.
 type History struct {
-	Operations   int64       `json:"operations"`
-	Writes       int64       `json:"writes"`
-	AckedWrites  int64       `json:"acked_writes"`
-	Reads        int64       `json:"reads"`
-	Unknown      int64       `json:"unknown"` // outcome unknown (timeouts): neither acked nor failed
-	Keys         int         `json:"keys"`
-	LostWrites   int64       `json:"lost_writes"`
-	StaleReads   int64       `json:"stale_reads"`
-	StaleRatio   float64     `json:"stale_read_ratio"`
-	ConvergenceS float64     `json:"convergence_s"` // from the last heal until the store held every acked write; -1: never converged; 0: nothing to converge
-	Converged    bool        `json:"converged"`
-	Examples     []OpExample `json:"examples,omitempty"` // a few offending operations
+	Operations         int64   `json:"operations"`
+	Writes             int64   `json:"writes"`
+	AckedWrites        int64   `json:"acked_writes"`
+	Reads              int64   `json:"reads"`
+	OKReads            int64   `json:"ok_reads"` // reads that returned a value or a 404
+	Unknown            int64   `json:"unknown"`  // outcome unknown (Jepsen's info: timeouts, other 5xx): neither acked nor failed
+	Keys               int     `json:"keys"`
+	LostWrites         int64   `json:"lost_writes"`
+	StaleReads         int64   `json:"stale_reads"`
+	StaleRatio         float64 `json:"stale_read_ratio"`
+	ImpossibleReads    int64   `json:"impossible_reads"`    // values never written, written only by refused writes, or by writes invoked after the read
+	VersionRegressions int64   `json:"version_regressions"` // X-Version hints going backwards in real time
+	UnconvergedKeys    int64   `json:"unconverged_keys"`    // keys still behind their acked writes while the store was still changing, or unreadable
+	// Incomplete says why the op history is incomplete (empty: complete).
+	// The verdicts then cover only the ops recorded, and the history checks fail.
+	Incomplete   string        `json:"incomplete,omitempty"`
+	ConvergenceS float64       `json:"convergence_s"` // from the last heal until the store held every acked write; -1: never converged; 0: nothing to converge
+	Converged    bool          `json:"converged"`
+	FinalReader  string        `json:"final_reader,omitempty"` // how the final state was read: "api" (the target's own) ...
+	CrossCheck   string        `json:"cross_check,omitempty"`  // ... and what a second reader (Postgres, for the sample backend) said
+	HistoryFile  string        `json:"history_file,omitempty"` // the op history as JSON lines, beside results.json
+	Examples     []OpExample   `json:"examples,omitempty"`     // a few offending operations, with their evidence
+	Timelines    []KeyTimeline `json:"timelines,omitempty"`    // the ops around a few anomalies, per key
 }
 
-// OpExample is one offending operation, with the write it contradicts.
+// OpExample is one anomaly with its evidence: the op (a read, a write, or
+// the final-state read), the write whose value it returned, and the op
+// that proves it stale, lost or regressed, each with its times.
 type OpExample struct {
-	Kind        string  `json:"kind"` // "lost_write" or "stale_read"
+	Kind        string  `json:"kind"` // stale_read, impossible_read, lost_write, version_regression, unconverged
 	Stream      string  `json:"stream"`
 	Key         string  `json:"key"`
-	Version     int64   `json:"version"`          // what the op wrote or read
-	Expected    int64   `json:"expected_version"` // final version (lost) or newest acked before the read (stale)
+	Value       string  `json:"value,omitempty"`  // what the op wrote or returned: "w1:42", "seed:k3", "nil", "foreign"
+	Version     int64   `json:"version"`          // the op's X-Version hint
+	Expected    int64   `json:"expected_version"` // the witness's X-Version hint
 	Source      string  `json:"source,omitempty"`
 	InvokeS     float64 `json:"invoke_s"`
 	CompleteS   float64 `json:"complete_s"`
+	Reason      string  `json:"reason,omitempty"`   // impossible reads: never written, written only by a refused write, ...
+	Returned    *OpRef  `json:"returned,omitempty"` // the write whose value the op returned
+	Witness     *OpRef  `json:"witness,omitempty"`  // the op that proves the anomaly
 	Explanation string  `json:"explanation"`
+}
+
+// OpRef is one operation cited as evidence. Seed writes happened before the
+// load (times -1); the final-state read after it.
+type OpRef struct {
+	Op        string  `json:"op"` // "write", "read", "seed write", "final read"
+	Stream    string  `json:"stream,omitempty"`
+	Value     string  `json:"value"`
+	Outcome   string  `json:"outcome,omitempty"` // ok, fail, info
+	Code      int     `json:"code,omitempty"`
+	Version   int64   `json:"version,omitempty"`
+	Source    string  `json:"source,omitempty"`
+	InvokeS   float64 `json:"invoke_s"`
+	CompleteS float64 `json:"complete_s"`
+}
+
+// KeyTimeline is the ops on one key around an anomaly, one lane per client
+// (Jepsen's timeline): an op's bar runs from invocation to completion.
+type KeyTimeline struct {
+	Key   string       `json:"key"`
+	Kind  string       `json:"kind"` // the anomaly it shows
+	FromS float64      `json:"from_s"`
+	ToS   float64      `json:"to_s"`
+	Ops   []TimelineOp `json:"ops"`
+}
+
+// TimelineOp is one bar of a KeyTimeline.
+type TimelineOp struct {
+	Lane      int     `json:"lane"`
+	Write     bool    `json:"write"`
+	Value     string  `json:"value"`
+	Outcome   string  `json:"outcome"` // ok, fail, info
+	InvokeS   float64 `json:"invoke_s"`
+	CompleteS float64 `json:"complete_s"`
+	Anomaly   string  `json:"anomaly,omitempty"` // this op is the anomaly (its kind), or "returned", "witness"
 }
 
 // CheckResult is one threshold check of the scenario.

@@ -3,7 +3,8 @@
 //
 //	Run ─▶ environment (env.Up … env.Down) ─▶ variant pipeline, given a ready *env.Env:
 //	         seed ─▶ drive (load ∥ faults ∥ scrape ∥ target watch) ─▶ settle ─▶ final state
-//	         ─▶ analyse (pure: what was measured → results.Variant) ─▶ judge (checks)
+//	         ─▶ analyse (pure: what was measured → results.Variant)
+//	    ─▶ judge (checks over every variant: they compare variants and phases)
 //	    ─▶ results.Results (written by the caller with the reports)
 //
 // Run always returns what it measured: an interrupted or failed run yields
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/checks"
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/reports/results"
@@ -96,6 +98,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 			break
 		}
 	}
+	// Checks compare variants and phases, so they judge the whole results.
+	checks.Evaluate(sc.Checks, res)
 	return res, finish(ctx, res, runErr)
 }
 

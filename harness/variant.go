@@ -15,7 +15,7 @@ import (
 )
 
 // variant is the pipeline of one variant in a ready environment e, which
-// it leaves up: seed, drive, settle, read the final state, analyse, judge.
+// it leaves up: seed, drive, settle, read the final state, analyse. Run judges every variant at the end.
 func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env) (rv results.Variant, err error) {
 	rv = newVariant(v)
 	defer func() { setStatus(ctx, &rv, err) }()
@@ -44,7 +44,6 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	}
 	m.Final = final
 	analyse.Variant(m, &rv)
-	rv.Checks = judge(sc, &rv)
 
 	switch {
 	case d.deadErr != nil:

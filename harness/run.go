@@ -5,7 +5,8 @@
 //	       or one env.Up … env.Down per variant with environment: fresh)
 //	    ─▶ variant pipeline, given a ready *env.Env:
 //	         seed ─▶ drive (load ∥ faults ∥ scrape ∥ target watch) ─▶ settle ─▶ final state
-//	         ─▶ analyse (pure: what was measured → results.Variant) ─▶ judge (checks)
+//	         ─▶ analyse (pure: what was measured → results.Variant)
+//	    ─▶ judge (checks over every variant: they compare variants and phases)
 //	    ─▶ results.Results (written by the caller with the reports)
 //
 // Run always returns what it measured: an interrupted or failed run yields
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/checks"
 	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/reports/results"
@@ -123,6 +125,8 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 			break
 		}
 	}
+	// Checks compare variants and phases, so they judge the whole results.
+	checks.Evaluate(sc.Checks, res)
 	if r.shared != nil {
 		runErr = errors.Join(runErr, r.down(ctx, r.shared))
 	}

@@ -1,14 +1,9 @@
 package harness_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/loadlab/loadlab/harness"
-	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/loadlab/loadlab/reports/results"
-	"github.com/loadlab/loadlab/scenarios"
 )
 
 // TestPartitionTellsTheCAPStory runs the partition scenario end to end in
@@ -16,24 +11,7 @@ import (
 // AP keeps accepting writes and serves stale reads during the partition, CP
 // refuses writes and never serves a stale read, and neither loses a write.
 func TestPartitionTellsTheCAPStory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end run")
-	}
-	set := labtest.Images(t)
-	sc, err := scenarios.Lookup("partition")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc = sc.Quick()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithQuick(true))
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	if res.Status != results.StatusOK {
-		t.Fatalf("status %s: %s", res.Status, res.Reason)
-	}
+	_, res := runQuick(t, "partition") // shared with TestCatalogueLessons
 	cp, ap := res.Variant("cp"), res.Variant("ap")
 	if cp == nil || ap == nil {
 		t.Fatalf("variants: %+v", res.Variants)

@@ -17,7 +17,7 @@ import (
 
 // variant is the pipeline of one variant in a ready environment e, which
 // it leaves up: seed, drive, settle and read the final state through the
-// target's API, analyse, judge.
+// target's API, analyse. Run judges every variant at the end.
 func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env) (rv results.Variant, err error) {
 	rv = newVariant(v)
 	defer func() { setStatus(ctx, &rv, err) }()
@@ -47,7 +47,6 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	m.Final = &settled.Final
 	analyse.Variant(m, &rv)
 	r.recordHistory(ctx, sc, v, e, values, d, settled.Final.States, rv.History)
-	rv.Checks = judge(sc, &rv)
 
 	switch {
 	case d.deadErr != nil:

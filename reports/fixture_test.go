@@ -2,6 +2,8 @@ package reports
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/history"
@@ -114,8 +116,10 @@ func fixture() *results.Results {
 			}}}
 		}
 		check := func(expect, phase, stream, metric string, observed float64, pass bool, msg string, line int) results.CheckResult {
+			f := strings.Fields(expect)
+			required, _ := strconv.ParseFloat(strings.TrimSuffix(f[2], "ms"), 64)
 			return results.CheckResult{Expect: expect, Variant: name, Stream: stream, Phase: phase, Metric: metric,
-				Observed: observed, Pass: pass, Message: msg, Where: fmt.Sprintf("scenarios/catalogue/partition.yaml:%d", line)}
+				Observed: observed, Op: f[1], Required: required, Pass: pass, Message: msg, Where: fmt.Sprintf("scenarios/catalogue/partition.yaml:%d", line)}
 		}
 		if ap {
 			ratio := v.Streams[0].Phases[2].SuccessRatio
@@ -127,6 +131,13 @@ func fixture() *results.Results {
 		}
 		p99 := v.Streams[0].Phases[3].Latency.P99
 		v.Checks = append(v.Checks, check("p99 < 50ms", "after db-partition", "reads", "p99", p99, p99 < 50, "", 24))
+		if ap { // a comparison across variants: ap's read success during the partition against cp's
+			cpOK, apOK := r.Variants[0].Streams[0].Phases[2].SuccessRatio, v.Streams[0].Phases[2].SuccessRatio
+			v.Checks = append(v.Checks, results.CheckResult{Expect: "ap success_ratio >= 0.5 × cp success_ratio + 0.1", Variant: name, Stream: "reads",
+				Phase: "during db-partition", Metric: "success_ratio", Observed: apOK, Op: ">=", Required: 0.5*cpOK + 0.1, Pass: apOK >= 0.5*cpOK+0.1,
+				Versus: &results.CheckOperand{Variant: "cp", Phase: "during db-partition", Metric: "success_ratio", Observed: cpOK, Factor: 0.5, Offset: 0.1},
+				Where:  "scenarios/catalogue/partition.yaml:25"})
+		}
 		r.Variants = append(r.Variants, v)
 	}
 	return r

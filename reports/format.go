@@ -111,9 +111,40 @@ func fmtObserved(metric string, v float64) string {
 		return fmtSeconds(v)
 	case "requests", "late_sends", "lost_writes", "stale_reads":
 		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	switch {
+	case strings.HasSuffix(strings.TrimSuffix(metric, ")"), "_per_second") && !strings.HasPrefix(metric, "increase("):
+		return strconv.FormatFloat(v, 'g', 4, 64) + " /s"
 	default:
 		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
+}
+
+// fmtRequired says what a check required: "< 50 ms", or for a comparison
+// "<= 0.3 × 40 (none, during slow-db) = 12": the other side as observed,
+// the factor and the offset, and what they make.
+func fmtRequired(c results.CheckResult) string {
+	if c.Op == "" { // results written before checks recorded their operator
+		return ""
+	}
+	o := c.Versus
+	if o == nil {
+		return c.Op + " " + fmtObserved(c.Metric, c.Required)
+	}
+	s := fmtObserved(o.Metric, o.Observed) + " (" + o.Variant + ", " + o.Phase + ")"
+	if o.Factor != 1 {
+		s = strconv.FormatFloat(o.Factor, 'g', 6, 64) + " × " + s
+	}
+	switch {
+	case o.Offset > 0:
+		s += " + " + fmtObserved(c.Metric, o.Offset)
+	case o.Offset < 0:
+		s += " − " + fmtObserved(c.Metric, -o.Offset)
+	}
+	if o.Factor != 1 || o.Offset != 0 {
+		s += " = " + fmtObserved(c.Metric, c.Required)
+	}
+	return c.Op + " " + s
 }
 
 // checkScope names where a check applies: "phase whole, stream reads".

@@ -92,6 +92,7 @@ func HTML(r *results.Results, charts []plots.Chart) ([]byte, error) {
 		"secs":     fmtSeconds,
 		"int":      fmtInt,
 		"observed": fmtObserved,
+		"required": fmtRequired,
 		"scope":    checkScope,
 	}).Parse(reportTemplate)
 	if err != nil {

@@ -53,6 +53,10 @@ func JUnit(r *results.Results) ([]byte, error) {
 			tc := junitCase{Name: fmt.Sprintf("%s [%s]", c.Expect, checkScope(c)), Class: class}
 			if !c.Pass {
 				msg := fmt.Sprintf("observed %s, expected %s", fmtObserved(c.Metric, c.Observed), c.Expect)
+				if c.Versus != nil { // a comparison: say what the other side made
+					req := fmtRequired(c)
+					msg = fmt.Sprintf("observed %s, required %s (%s)", fmtObserved(c.Metric, c.Observed), req, c.Expect)
+				}
 				if c.Message != "" {
 					msg += ": " + c.Message
 				}

@@ -45,12 +45,12 @@ func Markdown(r *results.Results) []byte {
 
 	if failed > 0 {
 		b.WriteString("### Failed checks\n\n")
-		b.WriteString("| variant | expect | where | observed | message | scenario line |\n|---|---|---|--:|---|---|\n")
+		b.WriteString("| variant | expect | where | observed | required | message | scenario line |\n|---|---|---|--:|---|---|---|\n")
 		for _, v := range r.Variants {
 			for _, c := range v.Checks {
 				if !c.Pass {
-					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)),
-						fmtObserved(c.Metric, c.Observed), cell(c.Message), cell(c.Where))
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)),
+						fmtObserved(c.Metric, c.Observed), cell(fmtRequired(c)), cell(c.Message), cell(c.Where))
 				}
 			}
 		}
@@ -98,11 +98,11 @@ func Markdown(r *results.Results) []byte {
 	passed := total - failed
 	if passed > 0 {
 		fmt.Fprintf(&b, "<details><summary>%d passed checks</summary>\n\n", passed)
-		b.WriteString("| variant | expect | where | observed |\n|---|---|---|--:|\n")
+		b.WriteString("| variant | expect | where | observed | required |\n|---|---|---|--:|---|\n")
 		for _, v := range r.Variants {
 			for _, c := range v.Checks {
 				if c.Pass {
-					fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)), fmtObserved(c.Metric, c.Observed))
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(c.Variant), codeCell(c.Expect), cell(checkScope(c)), fmtObserved(c.Metric, c.Observed), cell(fmtRequired(c)))
 				}
 			}
 		}

@@ -105,7 +105,7 @@ func TestBenchGolden(t *testing.T) {
 
 func TestMarkdownListsFailedChecksFirst(t *testing.T) {
 	md := string(Markdown(loadFixture(t)))
-	if !strings.HasPrefix(md, "## ❌ loadlab `partition`: 1 of 5 checks failed") {
+	if !strings.HasPrefix(md, "## ❌ loadlab `partition`: 1 of 6 checks failed") {
 		t.Errorf("headline: %q", strings.SplitN(md, "\n", 2)[0])
 	}
 	failed, variant := strings.Index(md, "### Failed checks"), strings.Index(md, "### Variant `cp`")
@@ -165,11 +165,12 @@ func TestJUnitStructure(t *testing.T) {
 	// cp has no lost_writes check: it gets the implicit history case; ap has
 	// one. Neither checks impossible_reads: both get that implicit case.
 	wantCP := []string{"run", "stale_reads == 0 [phase during db-partition]", "p99 < 50ms [phase after db-partition, stream reads]", "history: lost_writes == 0", "history: impossible_reads == 0"}
-	wantAP := []string{"success_ratio >= 0.99 [phase during db-partition, stream reads]", "lost_writes == 0 [phase whole]", "p99 < 50ms [phase after db-partition, stream reads]", "history: impossible_reads == 0"}
+	wantAP := []string{"success_ratio >= 0.99 [phase during db-partition, stream reads]", "lost_writes == 0 [phase whole]", "p99 < 50ms [phase after db-partition, stream reads]",
+		"ap success_ratio >= 0.5 × cp success_ratio + 0.1 [phase during db-partition, stream reads]", "history: impossible_reads == 0"}
 	if strings.Join(names(0), "|") != strings.Join(wantCP, "|") || strings.Join(names(1), "|") != strings.Join(wantAP, "|") {
 		t.Fatalf("cases:\ncp %q\nap %q", names(0), names(1))
 	}
-	if doc.Tests != 9 || doc.Failures != 1 || doc.Errors != 1 {
+	if doc.Tests != 10 || doc.Failures != 1 || doc.Errors != 1 {
 		t.Errorf("totals: tests %d failures %d errors %d", doc.Tests, doc.Failures, doc.Errors)
 	}
 	f := doc.Suites[1].Cases[1].Failure
@@ -353,7 +354,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	text := string(page)
 	for _, want := range []string{
-		"loadlab: partition", "1 of 5 checks failed", "What it teaches:",
+		"loadlab: partition", "1 of 6 checks failed", "What it teaches:",
 		"loadlab/postgres:15-bookworm", "111111111111", "cpus=1 memory=256MiB", // environment
 		"10.01 s → 20.03 s", "10.00 s → 20.00 s", // fault actually active vs planned
 		"during db-partition", "p99.9 (ms)", "503: 300", "stale: 400", // tables

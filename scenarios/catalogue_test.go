@@ -80,6 +80,14 @@ func TestCatalogue(t *testing.T) {
 			if err := checkSchedule(s); err != nil {
 				t.Error(err)
 			}
+			// The lesson is a contrast: some check must compare the variants.
+			compares := false
+			for _, c := range s.Checks {
+				compares = compares || c.Versus != nil && c.Versus.Variant != ""
+			}
+			if len(s.Variants) > 1 && !compares {
+				t.Error("no check compares the variants: the lesson's contrast is not asserted")
+			}
 			q := s.Quick()
 			if q.Duration > QuickDuration || q.Settle > QuickSettle {
 				t.Errorf("Quick: duration %v, settle %v", q.Duration, q.Settle)

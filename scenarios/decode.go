@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -615,11 +616,14 @@ func (d *decoder) checks(f *fields, names *refs) []Check {
 		}
 		if cf.require("expect", `e.g. "p99 < 500ms"`) {
 			if v, ok := cf.str("expect"); ok {
-				metric, op, value, err := parseExpect(v)
+				c.Expect = v
+				e, err := parseExpect(v, names.variants)
+				if err == nil {
+					err = relate(&c, e, cf.get("phase") != nil, names)
+				}
 				if err != nil {
 					d.errorAt(cf.get("expect"), cf.field("expect"), "%v", err)
 				}
-				c.Expect, c.Metric, c.Op, c.Value = v, metric, op, value
 			}
 		}
 		if d.count() == errs {
@@ -627,6 +631,73 @@ func (d *decoder) checks(f *fields, names *refs) []Check {
 		}
 	}
 	return out
+}
+
+// relate completes c from its parsed expectation: a variant or phase named
+// in the expectation, and the other side of a relative check with its
+// defaults (the same variant, the check's phase). It refuses what cannot
+// mean anything: two variants or phases for one side, a comparison of a
+// metric with itself, a history metric (whole run) across phases.
+func relate(c *Check, e expectation, phaseKey bool, names *refs) error {
+	c.Metric, c.Op, c.Value = e.metric.Name, e.op, e.value
+	if e.variant != "" {
+		if c.Variant != "" && c.Variant != e.variant {
+			return fmt.Errorf("names variant %s, but the check's variant is %s", e.variant, c.Variant)
+		}
+		c.Variant = e.variant
+	}
+	if e.phase != "" {
+		if phaseKey && c.Phase != e.phase {
+			return fmt.Errorf("names phase %q, but the check's phase is %q", e.phase, c.Phase)
+		}
+		c.Phase = e.phase
+	}
+	if e.versus == nil {
+		return knownFault(c.Phase, names)
+	}
+	v := *e.versus
+	if v.Phase == "" {
+		v.Phase = c.Phase
+	}
+	if v.Variant != "" && c.Variant == "" {
+		return fmt.Errorf("compares with variant %s: name the variant of the left side too (e.g. \"%s %s ...\")", v.Variant, otherThan(names.variants, v.Variant), c.Metric)
+	}
+	if v.Variant == c.Variant {
+		v.Variant = ""
+	}
+	vm, _ := ParseMetric(v.Metric)
+	switch {
+	case v.Variant == "" && v.Phase == c.Phase && v.Metric == c.Metric:
+		return fmt.Errorf("compares %s with itself: name another variant or phase on the right", c.Metric)
+	case v.Phase != c.Phase && (e.metric.History() || vm.History()):
+		return fmt.Errorf("history metrics cover the whole run: compare them across variants, not phases")
+	}
+	for _, ph := range []string{c.Phase, v.Phase} {
+		if err := knownFault(ph, names); err != nil {
+			return err
+		}
+	}
+	c.Versus, c.Factor = &v, e.factor
+	return nil
+}
+
+// knownFault checks that a phase's fault exists (the phase key is checked
+// where it is read; this covers phases named inside an expectation).
+func knownFault(phase string, names *refs) error {
+	if _, fault, _ := ParsePhase(phase); fault != "" && !slices.Contains(names.faults, fault) {
+		return errors.New(unknownName("fault", fault, names.faults))
+	}
+	return nil
+}
+
+// otherThan returns a name of names other than not, for examples.
+func otherThan(names []string, not string) string {
+	for _, n := range names {
+		if n != not {
+			return n
+		}
+	}
+	return "VARIANT"
 }
 
 // reference reads a check's variant or stream and checks that it exists.

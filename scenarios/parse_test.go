@@ -374,7 +374,8 @@ func TestParseExpect(t *testing.T) {
 		{"success_ratio >= 2", "", "", 0, "ratio between 0 and 1"},
 	}
 	for _, tt := range tests {
-		m, op, v, err := parseExpect(tt.in)
+		e, err := parseExpect(tt.in, nil)
+		m, op, v := e.metric.Name, e.op, e.value
 		if tt.errSubstr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.errSubstr) {
 				t.Errorf("parseExpect(%q) error = %v, want %q", tt.in, err, tt.errSubstr)

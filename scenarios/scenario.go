@@ -128,15 +128,27 @@ type Variant struct {
 	Line    int
 }
 
-// Check is one threshold, e.g. {variant: ap, phase: during db-partition, expect: "success_ratio >= 0.99"}.
+// Check is one expectation about a run: a threshold, e.g. {variant: ap,
+// phase: during db-partition, expect: "success_ratio >= 0.99"}, or a
+// comparison with another variant or phase, e.g. {expect: "singleflight
+// db_reads_per_second during slow-db <= 0.3 × none db_reads_per_second"}.
 type Check struct {
 	Variant string  // empty: every variant
-	Stream  string  // empty: all streams together (history metrics ignore it)
+	Stream  string  // empty: all streams together (history and scraped metrics ignore it)
 	Phase   string  // whole (default), "before F", "during F", "after F"
 	Expect  string  // as written
-	Metric  string  // p50, p90, p99, p999, max, mean, success_ratio, error_ratio, throughput, rate, requests, late_sends, lost_writes, stale_reads, stale_read_ratio, convergence
+	Metric  string  // what the left side measures; see ParseMetric
 	Op      string  // <, <=, >, >=, ==, !=
-	Value   float64 // in the metric's unit: ms for latencies, seconds for convergence
+	Value   float64 // a threshold; with Versus, the offset added to Factor × the other side. In the metric's unit: ms for latencies, seconds for convergence
+	Versus  *Operand
+	Factor  float64 // with Versus: what the other side is multiplied by
 	File    string
 	Line    int
+}
+
+// Operand is the other side of a relative check.
+type Operand struct {
+	Variant string // empty: the variant of the left side
+	Phase   string
+	Metric  string
 }

@@ -88,97 +88,6 @@ func parseRequest(text string) (method, path string, err error) {
 	return method, path, nil
 }
 
-// metricKind says which unit a check metric is measured in.
-type metricKind int
-
-const (
-	latencyMetric metricKind = iota // milliseconds; takes us, ms, s
-	ratioMetric                     // 0..1; takes %
-	rateMetric                      // requests per second; takes /s
-	countMetric                     // whole numbers
-	secondsMetric                   // seconds; takes ms, s
-)
-
-// checkMetrics lists the metrics a check may name, in documentation order.
-var checkMetrics = []struct {
-	name string
-	kind metricKind
-}{
-	{"p50", latencyMetric}, {"p90", latencyMetric}, {"p99", latencyMetric}, {"p999", latencyMetric},
-	{"max", latencyMetric}, {"mean", latencyMetric},
-	{"success_ratio", ratioMetric}, {"error_ratio", ratioMetric},
-	{"throughput", rateMetric}, {"rate", rateMetric},
-	{"requests", countMetric}, {"late_sends", countMetric},
-	{"lost_writes", countMetric}, {"stale_reads", countMetric},
-	{"stale_read_ratio", ratioMetric},
-	{"impossible_reads", countMetric}, {"version_regressions", countMetric}, {"unconverged_keys", countMetric},
-	{"convergence", secondsMetric},
-}
-
-// historyMetrics come from the write/read history of the whole run, not
-// from one stream's requests.
-var historyMetrics = []string{"lost_writes", "stale_reads", "stale_read_ratio", "convergence", "impossible_reads", "version_regressions", "unconverged_keys"}
-
-func metricNames() []string {
-	names := make([]string, len(checkMetrics))
-	for i, m := range checkMetrics {
-		names[i] = m.name
-	}
-	return names
-}
-
-func lookupMetric(name string) (metricKind, bool) {
-	for _, m := range checkMetrics {
-		if m.name == name {
-			return m.kind, true
-		}
-	}
-	return 0, false
-}
-
-// checkOps in the order the expression parser tries them: two-character
-// operators before their one-character prefixes.
-var checkOps = []string{"<=", ">=", "==", "!=", "<", ">"}
-
-// parseExpect reads "METRIC OP VALUE[UNIT]", e.g. "p99 < 500ms", and
-// returns the value in the metric's unit (ms for latencies, seconds for
-// convergence, a fraction for ratios).
-func parseExpect(text string) (metric, op string, value float64, err error) {
-	const form = `METRIC OP VALUE, e.g. "p99 < 500ms"`
-	s := strings.TrimSpace(text)
-	i := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') })
-	if i < 0 {
-		i = len(s)
-	}
-	if i == 0 {
-		return "", "", 0, fmt.Errorf("%q is not %s", text, form)
-	}
-	metric, s = s[:i], strings.TrimSpace(s[i:])
-	kind, ok := lookupMetric(metric)
-	if !ok {
-		msg := fmt.Sprintf("unknown metric %q", metric)
-		if sug := suggest(metric, metricNames()); sug != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", sug)
-		}
-		return "", "", 0, fmt.Errorf("%s; metrics: %s", msg, strings.Join(metricNames(), ", "))
-	}
-	for _, o := range checkOps {
-		if strings.HasPrefix(s, o) {
-			op = o
-			break
-		}
-	}
-	if op == "" {
-		return "", "", 0, fmt.Errorf("%q: expected an operator (%s) after %s", text, strings.Join(checkOps, " "), metric)
-	}
-	s = strings.TrimSpace(s[len(op):])
-	value, err = parseMetricValue(kind, s)
-	if err != nil {
-		return "", "", 0, fmt.Errorf("%q: %s %w", text, metric, err)
-	}
-	return metric, op, value, nil
-}
-
 // parseMetricValue reads a threshold with its optional unit and converts
 // it to the metric's unit.
 func parseMetricValue(kind metricKind, s string) (float64, error) {
@@ -201,6 +110,7 @@ func parseMetricValue(kind metricKind, s string) (float64, error) {
 		ratioMetric:   {"": 1, "%": 0.01},
 		rateMetric:    {"": 1, "/s": 1},
 		countMetric:   {"": 1},
+		numberMetric:  {"": 1},
 	}[kind]
 	scale, ok := units[unit]
 	if !ok {
@@ -209,6 +119,9 @@ func parseMetricValue(kind metricKind, s string) (float64, error) {
 			if _, ok := units[u]; ok {
 				allowed = append(allowed, u)
 			}
+		}
+		if len(allowed) == 0 && kind == numberMetric {
+			return 0, fmt.Errorf("is a number and takes no unit, got %q", unit)
 		}
 		if len(allowed) == 0 {
 			return 0, fmt.Errorf("is a count and takes no unit, got %q", unit)

@@ -1,21 +1,23 @@
-// Package checks evaluates a scenario's thresholds against one variant's
-// measurements.
+// Package checks evaluates a scenario's checks against the results of a
+// whole run, once every variant has run.
 //
-// The pipeline: for each scenarios.Check that applies to the variant (no
-// variant named, or this one), find the phase by name in the variant's
-// phases ("whole" when none is given), read the observed value — latency
-// percentiles, ratios and rates from the stream's phase summary, lost
-// writes, stale reads and convergence from the variant's history — and
-// compare it with the threshold. Anything that cannot be evaluated (an
-// unknown phase, stream or metric, no history) is a failing result with a
-// message saying why: a check that silently passes would be worse than one
-// that fails loudly.
+// A check is a threshold ("p99 < 500ms") or a comparison with another
+// variant or phase ("singleflight db_reads_per_second <= 0.3 × none
+// db_reads_per_second"). Each side is read from the results alone: latency
+// percentiles, ratios and rates from a stream's phase summary (or the
+// summary of all streams, Variant.Total), lost writes, stale reads and
+// convergence from the variant's history, and scraped series aggregated
+// over the phase. Anything that cannot be evaluated (an unknown phase,
+// stream or series, no history, no samples, a variant that did not run) is
+// a failing result with a message saying why: a check that silently passes
+// would be worse than one that fails loudly.
 package checks
 
 import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
@@ -24,20 +26,18 @@ import (
 // WholePhase is the phase a check without one applies to.
 const WholePhase = "whole"
 
-// SummaryFunc returns the summary of a stream ("" for all streams together)
-// over a phase, and whether there is one.
-type SummaryFunc func(stream string, phase results.Phase) (results.PhaseSummary, bool)
-
 // metricSource says where a metric is read from.
 type metricSource int
 
 const (
 	fromSummary metricSource = iota
 	fromHistory
+	fromSeries
 )
 
-// metrics maps each metric name to its source. The names are those of
-// scenarios.Check.Metric.
+// metrics maps each generator and history metric to its source; every
+// other metric a check names is a scraped series. The names are those of
+// scenarios.ParseMetric.
 var metrics = map[string]metricSource{
 	"p50": fromSummary, "p90": fromSummary, "p99": fromSummary, "p999": fromSummary,
 	"max": fromSummary, "mean": fromSummary,
@@ -57,131 +57,249 @@ var needsRequests = map[string]bool{
 // undefined says why metric means nothing over summary s, or "". Latency
 // is the successes': with none, a p99 of 0 would pass any upper bound
 // while everything failed.
-func undefined(metric string, s results.PhaseSummary, phase string) string {
+func undefined(metric string, s results.PhaseSummary, phase, variant string) string {
 	switch {
 	case !needsRequests[metric]:
 		return ""
 	case s.Requests == 0:
-		return fmt.Sprintf("no requests in phase %q: %s is undefined", phase, metric)
+		return fmt.Sprintf("no requests in phase %q of variant %s: %s is undefined", phase, variant, metric)
 	case s.Successes == 0 && metric != "success_ratio" && metric != "error_ratio":
-		return fmt.Sprintf("no successful responses in phase %q: the successes' %s is undefined", phase, metric)
+		return fmt.Sprintf("no successful responses in phase %q of variant %s: the successes' %s is undefined", phase, variant, metric)
 	}
 	return ""
 }
 
-// Evaluate returns one result per check that applies to v, in the order of
-// checks. summary supplies stream summaries; it may be nil when v has no
-// streams, and then stream metrics fail with a message.
-func Evaluate(checks []scenarios.Check, v *results.Variant, summary func(stream string, phase results.Phase) (results.PhaseSummary, bool)) []results.CheckResult {
-	if v == nil {
-		return nil
+// Evaluate evaluates every check over res and stores the results in the
+// Checks of the variant each applies to, in the order of checks: a check
+// naming no variant gives one result per variant that ran.
+func Evaluate(checks []scenarios.Check, res *results.Results) {
+	if res == nil {
+		return
 	}
-	var out []results.CheckResult
-	for _, c := range checks {
-		if c.Variant != "" && c.Variant != v.Name {
-			continue
+	for i := range res.Variants {
+		v := &res.Variants[i]
+		v.Checks = nil
+		for _, c := range checks {
+			if c.Variant == "" || c.Variant == v.Name {
+				v.Checks = append(v.Checks, evaluate(c, v, res))
+			}
 		}
-		out = append(out, evaluate(c, v, summary))
 	}
-	return out
 }
 
-func evaluate(c scenarios.Check, v *results.Variant, summary SummaryFunc) results.CheckResult {
-	phaseName := c.Phase
-	if phaseName == "" {
-		phaseName = WholePhase
-	}
-	res := results.CheckResult{
-		Expect:  c.Expect,
-		Variant: v.Name,
-		Stream:  c.Stream,
-		Phase:   phaseName,
-		Metric:  c.Metric,
-		Where:   where(c),
+func evaluate(c scenarios.Check, v *results.Variant, res *results.Results) results.CheckResult {
+	phase := orWhole(c.Phase)
+	r := results.CheckResult{
+		Expect: c.Expect, Variant: v.Name, Stream: c.Stream, Phase: phase,
+		Metric: c.Metric, Op: c.Op, Required: c.Value, Where: where(c),
 	}
 	fail := func(format string, args ...any) results.CheckResult {
-		res.Pass = false
-		res.Message = fmt.Sprintf(format, args...)
-		return res
-	}
-
-	source, known := metrics[c.Metric]
-	if !known {
-		return fail("unknown metric %q", c.Metric)
+		r.Pass, r.Message = false, fmt.Sprintf(format, args...)
+		return r
 	}
 	compare, ok := comparators[c.Op]
 	if !ok {
 		return fail("unknown comparison %q", c.Op)
 	}
-	var observed float64
-	switch source {
-	case fromHistory:
-		// History metrics cover the whole run whatever the phase: the
-		// checker sees operations, not phases. The phase must still exist,
-		// so that a typo is not silently ignored.
-		if _, ok := findPhase(v, phaseName); !ok {
-			return fail("variant %s has no phase %q (phases: %s)", v.Name, phaseName, phaseNames(v))
-		}
-		h := v.History
-		if h == nil {
-			return fail("variant %s has no history: the %s check needs the operation history and the final store state", v.Name, c.Metric)
-		}
-		if why := nothingToJudge(h, c.Metric); why != "" {
+	m, err := scenarios.ParseMetric(c.Metric)
+	if err != nil {
+		return fail("%v", err)
+	}
+	observed, why := measure(v, c.Stream, phase, m)
+	r.Observed = observed
+	if why != "" {
+		return fail("%s", why)
+	}
+	if c.Versus != nil {
+		other, why := versus(c, v, res)
+		r.Versus = &other
+		if why != "" {
 			return fail("%s", why)
 		}
-		switch c.Metric {
-		case "lost_writes":
-			observed = float64(h.LostWrites)
-		case "stale_reads":
-			observed = float64(h.StaleReads)
-		case "stale_read_ratio":
-			observed = h.StaleRatio
-		case "impossible_reads":
-			observed = float64(h.ImpossibleReads)
-		case "version_regressions":
-			observed = float64(h.VersionRegressions)
-		case "unconverged_keys":
-			observed = float64(h.UnconvergedKeys)
-		case "convergence":
-			if h.ConvergenceS < 0 {
-				res.Observed = -1
-				return fail("the store never held every acknowledged write: no convergence to compare")
-			}
-			observed = h.ConvergenceS
-		}
-	case fromSummary:
-		phase, ok := findPhase(v, phaseName)
-		if !ok {
-			return fail("variant %s has no phase %q (phases: %s)", v.Name, phaseName, phaseNames(v))
-		}
-		if summary == nil {
-			return fail("variant %s has no stream measurements", v.Name)
-		}
-		s, ok := summary(c.Stream, phase)
-		if !ok {
-			if c.Stream == "" {
-				return fail("no measurements of the streams in phase %q", phaseName)
-			}
-			return fail("no stream %q in phase %q of variant %s", c.Stream, phaseName, v.Name)
-		}
-		if msg := undefined(c.Metric, s, phaseName); msg != "" {
-			return fail("%s", msg)
-		}
-		observed = fromPhaseSummary(c.Metric, s)
+		r.Required = c.Factor*other.Observed + c.Value
 	}
-	res.Observed = observed
-	if math.IsNaN(observed) {
+	if math.IsNaN(observed) || math.IsNaN(r.Required) {
 		return fail("%s is not a number", c.Metric)
 	}
-	if !compare(observed, c.Value) {
-		res = fail("observed %s, expected %s %s", withUnit(observed, c.Metric), c.Op, withUnit(c.Value, c.Metric))
-	} else {
-		res.Pass = true
+	r.Pass = compare(observed, r.Required)
+	if !r.Pass {
+		r.Message = "observed " + withUnit(observed, m) + ", required " + c.Op + " " + required(r, m)
 	}
-	if source == fromHistory && phaseName != WholePhase {
-		res.Message = joinNote(res.Message, "history metrics cover the whole run, not only phase "+strconv.Quote(phaseName))
+	if m.History() && phase != WholePhase {
+		r.Message = joinNote(r.Message, "history metrics cover the whole run, not only phase "+strconv.Quote(phase))
 	}
-	return res
+	return r
+}
+
+// versus measures the other side of a comparison.
+func versus(c scenarios.Check, v *results.Variant, res *results.Results) (results.CheckOperand, string) {
+	o := results.CheckOperand{Variant: c.Versus.Variant, Phase: orWhole(c.Versus.Phase), Metric: c.Versus.Metric, Factor: c.Factor, Offset: c.Value}
+	if o.Variant == "" {
+		o.Variant = v.Name
+	}
+	ov := res.Variant(o.Variant)
+	if ov == nil {
+		return o, fmt.Sprintf("variant %s did not run: nothing to compare with", o.Variant)
+	}
+	m, err := scenarios.ParseMetric(o.Metric)
+	if err != nil {
+		return o, err.Error()
+	}
+	var why string
+	o.Observed, why = measure(ov, c.Stream, o.Phase, m)
+	if why != "" {
+		why = fmt.Sprintf("the other side (%s %s %s): %s", o.Variant, o.Metric, o.Phase, why)
+	}
+	return o, why
+}
+
+// required describes the required value: "≤ 3 × 4.1ms (none p99 before
+// slow-db) = 12.3ms" for a comparison, the threshold otherwise.
+func required(r results.CheckResult, m scenarios.Metric) string {
+	o := r.Versus
+	if o == nil {
+		return withUnit(r.Required, m)
+	}
+	s := withUnit(o.Observed, m) + " (" + o.Variant + " " + o.Metric + " " + o.Phase + ")"
+	if o.Factor != 1 {
+		s = strconv.FormatFloat(o.Factor, 'g', 6, 64) + " × " + s
+	}
+	switch {
+	case o.Offset > 0:
+		s += " + " + withUnit(o.Offset, m)
+	case o.Offset < 0:
+		s += " - " + withUnit(-o.Offset, m)
+	}
+	if o.Factor != 1 || o.Offset != 0 {
+		s += " = " + withUnit(r.Required, m)
+	}
+	return s
+}
+
+// measure reads metric m of variant v over a phase; why says what was
+// missing when it could not.
+func measure(v *results.Variant, stream, phaseName string, m scenarios.Metric) (value float64, why string) {
+	idx := phaseIndex(v, phaseName)
+	if idx < 0 {
+		return 0, fmt.Sprintf("variant %s has no phase %q (phases: %s)", v.Name, phaseName, phaseNames(v))
+	}
+	phase := v.Phases[idx]
+	source, known := metrics[m.Name]
+	switch {
+	case m.Series != "":
+		source = fromSeries
+	case !known:
+		return 0, fmt.Sprintf("unknown metric %q", m.Name)
+	}
+	switch source {
+	case fromHistory:
+		return fromHistoryOf(v, m.Name)
+	case fromSeries:
+		return fromSeriesOf(v, phase, m)
+	}
+	if phase.EndS <= phase.StartS {
+		return 0, fmt.Sprintf("phase %q of variant %s is empty", phaseName, v.Name)
+	}
+	s, why := summary(v, stream, idx)
+	if why != "" {
+		return 0, why
+	}
+	if msg := undefined(m.Name, s, phaseName, v.Name); msg != "" {
+		return 0, msg
+	}
+	return fromPhaseSummary(m.Name, s), ""
+}
+
+// summary returns the phase summary of one stream, or of all streams.
+func summary(v *results.Variant, stream string, idx int) (results.PhaseSummary, string) {
+	if stream == "" {
+		if len(v.Total) != len(v.Phases) {
+			return results.PhaseSummary{}, fmt.Sprintf("variant %s has no measurements of its streams", v.Name)
+		}
+		return v.Total[idx], ""
+	}
+	for _, s := range v.Streams {
+		if s.Name != stream {
+			continue
+		}
+		if len(s.Phases) != len(v.Phases) {
+			return results.PhaseSummary{}, fmt.Sprintf("stream %q of variant %s has no phase summaries", stream, v.Name)
+		}
+		return s.Phases[idx], ""
+	}
+	return results.PhaseSummary{}, fmt.Sprintf("no stream %q in variant %s", stream, v.Name)
+}
+
+// fromHistoryOf reads a history metric. History metrics cover the whole
+// run whatever the phase: the checker sees operations, not phases.
+func fromHistoryOf(v *results.Variant, metric string) (float64, string) {
+	h := v.History
+	if h == nil {
+		return 0, fmt.Sprintf("variant %s has no history: the %s check needs the operation history and the final store state", v.Name, metric)
+	}
+	if why := nothingToJudge(h, metric); why != "" {
+		return 0, why
+	}
+	switch metric {
+	case "lost_writes":
+		return float64(h.LostWrites), ""
+	case "stale_reads":
+		return float64(h.StaleReads), ""
+	case "stale_read_ratio":
+		return h.StaleRatio, ""
+	case "impossible_reads":
+		return float64(h.ImpossibleReads), ""
+	case "version_regressions":
+		return float64(h.VersionRegressions), ""
+	case "unconverged_keys":
+		return float64(h.UnconvergedKeys), ""
+	case "convergence":
+		if h.ConvergenceS < 0 {
+			return -1, "the store never held every acknowledged write: no convergence to compare"
+		}
+		return h.ConvergenceS, ""
+	}
+	return 0, fmt.Sprintf("unknown metric %q", metric)
+}
+
+// fromSeriesOf aggregates a scraped series over a phase. A point at T
+// describes the scrape interval that ends at T, so the phase (from, to]
+// holds the points with from < T <= to.
+func fromSeriesOf(v *results.Variant, phase results.Phase, m scenarios.Metric) (float64, string) {
+	var pts []results.Point
+	found := false
+	for _, s := range v.Metrics {
+		if s.Name != m.Series {
+			continue
+		}
+		found = true
+		for _, p := range s.Points {
+			if p.T > phase.StartS && p.T <= phase.EndS {
+				pts = append(pts, p)
+			}
+		}
+	}
+	switch {
+	case !found:
+		return 0, fmt.Sprintf("variant %s has no series %s: the target did not export it, or no scrape succeeded", v.Name, m.Series)
+	case len(pts) == 0:
+		return 0, fmt.Sprintf("no samples of %s in phase %q of variant %s", m.Series, phase.Name, v.Name)
+	}
+	sum, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		sum += p.V
+		lo, hi = min(lo, p.V), max(hi, p.V)
+	}
+	mean := sum / float64(len(pts))
+	switch m.Agg {
+	case scenarios.AggMax:
+		return hi, ""
+	case scenarios.AggMin:
+		return lo, ""
+	case scenarios.AggIncrease:
+		return mean * (phase.EndS - phase.StartS), ""
+	}
+	return mean, ""
 }
 
 // nothingToJudge says why a history metric cannot be judged, or "": a
@@ -254,27 +372,31 @@ var comparators = map[string]func(observed, threshold float64) bool{
 	"!=": func(o, t float64) bool { return !nearlyEqual(o, t) },
 }
 
-func findPhase(v *results.Variant, name string) (results.Phase, bool) {
-	for _, p := range v.Phases {
+func orWhole(phase string) string {
+	if phase == "" {
+		return WholePhase
+	}
+	return phase
+}
+
+func phaseIndex(v *results.Variant, name string) int {
+	for i, p := range v.Phases {
 		if p.Name == name {
-			return p, true
+			return i
 		}
 	}
-	return results.Phase{}, false
+	return -1
 }
 
 func phaseNames(v *results.Variant) string {
 	if len(v.Phases) == 0 {
 		return "none"
 	}
-	s := ""
+	names := make([]string, len(v.Phases))
 	for i, p := range v.Phases {
-		if i > 0 {
-			s += ", "
-		}
-		s += strconv.Quote(p.Name)
+		names[i] = strconv.Quote(p.Name)
 	}
-	return s
+	return strings.Join(names, ", ")
 }
 
 func where(c scenarios.Check) string {
@@ -289,15 +411,16 @@ func where(c scenarios.Check) string {
 	return ""
 }
 
-func withUnit(v float64, metric string) string {
+// withUnit formats a value in its metric's unit, as checks are written.
+func withUnit(v float64, m scenarios.Metric) string {
 	s := strconv.FormatFloat(v, 'g', 6, 64)
-	switch metric {
-	case "p50", "p90", "p99", "p999", "max", "mean":
+	switch m.Unit() {
+	case "ms":
 		return s + "ms"
-	case "convergence":
+	case "s":
 		return s + "s"
-	case "throughput", "rate":
-		return s + " req/s"
+	case "per_second":
+		return s + "/s"
 	}
 	return s
 }

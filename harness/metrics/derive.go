@@ -20,6 +20,7 @@ const (
 	famQueueLag      = "backend_queue_lag_seconds"
 	famWritesAccept  = "backend_writes_accepted_total"
 	famWritesApplied = "backend_writes_applied_total"
+	famDBQueries     = "backend_db_queries_total"
 	famDBErrors      = "backend_db_errors_total"
 	famRedisErrors   = "backend_redis_errors_total"
 	famDBPoolInUse   = "backend_db_pool_in_use_connections"
@@ -36,6 +37,8 @@ const (
 	QueueLagSeconds      = "queue_lag_seconds"
 	WritesAcceptedPerSec = "writes_accepted_per_second"
 	WritesAppliedPerSec  = "writes_applied_per_second"
+	DBQueriesPerSecond   = "db_queries_per_second"
+	DBReadsPerSecond     = "db_reads_per_second"
 	DBErrorsPerSecond    = "db_errors_per_second"
 	RedisErrorsPerSecond = "redis_errors_per_second"
 	InFlightRequests     = "in_flight_requests"
@@ -53,21 +56,51 @@ const (
 	unitRate    = "per_second"
 )
 
-// rateDef derives a per-second rate series from one counter family.
+// rateDef derives a per-second rate series from one counter family, or
+// from its samples with one label value (only, e.g. "op=get").
 type rateDef struct {
 	family, series, help string
+	only                 string
+}
+
+// bucket names the counters a rate is made of.
+func (r rateDef) bucket() string {
+	if r.only == "" {
+		return r.family
+	}
+	return r.family + "{" + r.only + "}"
+}
+
+// matches reports whether a sample belongs to the rate.
+func (r rateDef) matches(m *dto.Metric) bool {
+	if r.only == "" {
+		return true
+	}
+	name, want, _ := strings.Cut(r.only, "=")
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue() == want
+		}
+	}
+	return false
 }
 
 var rates = []rateDef{
-	{famCacheHits, CacheHitsPerSecond, "cache hits per second"},
-	{famStaleReads, StaleReadsPerSecond, "stale reads served per second (primary unreachable)"},
-	{famWritesAccept, WritesAcceptedPerSec, "writes accepted per second (all modes)"},
-	{famWritesApplied, WritesAppliedPerSec, "writes applied to the primary store per second"},
-	{famDBErrors, DBErrorsPerSecond, "database errors per second"},
-	{famRedisErrors, RedisErrorsPerSecond, "Redis errors per second"},
-	{famLimited, LimitedPerSecond, "requests rejected by the rate limiter per second (429)"},
-	{famShed, ShedPerSecond, "requests shed under overload per second"},
+	{family: famCacheHits, series: CacheHitsPerSecond, help: "cache hits per second"},
+	{family: famStaleReads, series: StaleReadsPerSecond, help: "stale reads served per second (primary unreachable)"},
+	{family: famWritesAccept, series: WritesAcceptedPerSec, help: "writes accepted per second (all modes)"},
+	{family: famWritesApplied, series: WritesAppliedPerSec, help: "writes applied to the primary store per second"},
+	{family: famDBQueries, series: DBQueriesPerSecond, help: "database statements sent per second (every operation)"},
+	{family: famDBQueries, series: DBReadsPerSecond, help: "database reads per second (reads the cache did not answer)", only: "op=get"},
+	{family: famDBErrors, series: DBErrorsPerSecond, help: "database errors per second"},
+	{family: famRedisErrors, series: RedisErrorsPerSecond, help: "Redis errors per second"},
+	{family: famLimited, series: LimitedPerSecond, help: "requests rejected by the rate limiter per second (429)"},
+	{family: famShed, series: ShedPerSecond, help: "requests shed under overload per second"},
 }
+
+// missRate counts cache misses; it has no series of its own but makes the
+// hit ratio.
+var missRate = rateDef{family: famCacheMisses}
 
 // gaugeDef copies one gauge family, summed over its labels.
 type gaugeDef struct {
@@ -181,9 +214,13 @@ func reduce(families map[string]*dto.MetricFamily) reading {
 			r.buckets[b] = true
 		}
 	}
-	for _, fam := range []string{famCacheHits, famCacheMisses, famStaleReads, famWritesAccept,
-		famWritesApplied, famDBErrors, famRedisErrors, famLimited, famShed} {
-		addCounters(fam, func(*dto.Metric) string { return fam })
+	for _, rd := range append(rates, missRate) {
+		addCounters(rd.family, func(m *dto.Metric) string {
+			if rd.matches(m) {
+				return rd.bucket()
+			}
+			return ""
+		})
 	}
 	addCounters(famRequests, func(m *dto.Metric) string {
 		if c := codeClass(m); c != "" {
@@ -235,7 +272,7 @@ func increments(prev, cur reading) map[string]float64 {
 func points(t, dt float64, inc map[string]float64, cur reading, emit func(series string, p results.Point)) {
 	if dt > 0 {
 		for _, r := range rates {
-			if d, ok := inc[r.family]; ok {
+			if d, ok := inc[r.bucket()]; ok {
 				emit(r.series, results.Point{T: t, V: d / dt})
 			}
 		}

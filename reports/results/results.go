@@ -316,17 +316,32 @@ type TimelineOp struct {
 	Anomaly   string  `json:"anomaly,omitempty"` // this op is the anomaly (its kind), or "returned", "witness"
 }
 
-// CheckResult is one threshold check of the scenario.
+// CheckResult is one check of the scenario: a threshold, or a comparison
+// with another variant or phase (Versus).
 type CheckResult struct {
-	Expect   string  `json:"expect"` // as written: "p99 < 50ms"
+	Expect   string        `json:"expect"` // as written: "p99 < 50ms"
+	Variant  string        `json:"variant"`
+	Stream   string        `json:"stream,omitempty"` // empty: all streams together
+	Phase    string        `json:"phase"`
+	Metric   string        `json:"metric"`
+	Observed float64       `json:"observed"`
+	Op       string        `json:"op,omitempty"`     // <, <=, >, >=, ==, !=
+	Required float64       `json:"required"`         // the threshold, or Versus.Factor × Versus.Observed + Versus.Offset
+	Versus   *CheckOperand `json:"versus,omitempty"` // the other side of a comparison
+	Pass     bool          `json:"pass"`
+	Message  string        `json:"message,omitempty"` // why it failed or could not be evaluated
+	Where    string        `json:"where,omitempty"`   // file:line of the check in the scenario
+}
+
+// CheckOperand is the other side of a comparison: what was observed there,
+// and how it makes the required value.
+type CheckOperand struct {
 	Variant  string  `json:"variant"`
-	Stream   string  `json:"stream,omitempty"` // empty: all streams together
 	Phase    string  `json:"phase"`
 	Metric   string  `json:"metric"`
 	Observed float64 `json:"observed"`
-	Pass     bool    `json:"pass"`
-	Message  string  `json:"message,omitempty"` // why it failed or could not be evaluated
-	Where    string  `json:"where,omitempty"`   // file:line of the check in the scenario
+	Factor   float64 `json:"factor"`
+	Offset   float64 `json:"offset,omitempty"`
 }
 
 // Failed reports whether any check of any variant failed.

@@ -58,6 +58,7 @@ type Config struct {
 	DBTimeout    time.Duration // db_timeout: deadline of every Postgres call
 	RedisTimeout time.Duration // redis_timeout: deadline of every Redis call
 	MaxBody      int64         // max_body: largest accepted PUT body in bytes
+	DBPool       int           // db_pool: Postgres connections at most, 0 = 16 (or pool_max_conns of database_url)
 
 	// Settings beyond the contract's list; the defaults suit the lab.
 	StartupTimeout   time.Duration // startup_timeout: how long Start retries Postgres
@@ -114,6 +115,7 @@ func (c *Config) settings() []setting {
 		{"db_timeout", "deadline of every Postgres call", (*durationValue)(&c.DBTimeout)},
 		{"redis_timeout", "deadline of every Redis call", (*durationValue)(&c.RedisTimeout)},
 		{"max_body", "largest PUT body in bytes", (*int64Value)(&c.MaxBody)},
+		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
 		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
 		{"breaker_cooldown", "how often a store marked down is probed", (*durationValue)(&c.BreakerCooldown)},
@@ -204,6 +206,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backend: rate_limit=%v: must be >= 0", c.RateLimit)
 	case c.MaxInflight < 0:
 		return fmt.Errorf("backend: max_inflight=%d: must be >= 0", c.MaxInflight)
+	case c.DBPool < 0 || c.DBPool > math.MaxInt32:
+		return fmt.Errorf("backend: db_pool=%d: must be between 0 and %d", c.DBPool, math.MaxInt32)
 	case c.MaxBody <= 0:
 		return fmt.Errorf("backend: max_body=%d: must be positive", c.MaxBody)
 	case c.BreakerThreshold < 0:

@@ -26,6 +26,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		"BACKEND_CONSISTENCY":   "ap",
 		"BACKEND_STAMPEDE":      "singleflight",
 		"BACKEND_REDIS_TIMEOUT": "100ms",
+		"BACKEND_DB_POOL":       "4",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 	want.DatabaseURL, want.RedisAddr = "postgres://u:p@db/x", "redis:6379"
 	want.Cache, want.CacheTTL, want.Writes, want.Consistency, want.Stampede = CacheAside, 5*time.Second, WritesQueue, ConsistencyAP, StampedeSingleflight
 	want.RateLimit, want.MaxInflight, want.DBTimeout, want.RedisTimeout, want.MaxBody = 250.5, 64, 250*time.Millisecond, 100*time.Millisecond, 1024
+	want.DBPool = 4
 	if cfg != want {
 		t.Errorf("config:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -74,6 +76,7 @@ func TestConfigRejects(t *testing.T) {
 		{nil, []string{"--rate_limit", "-1"}, "rate_limit"},
 		{nil, []string{"--max_inflight", "-2"}, "max_inflight"},
 		{nil, []string{"--max_body", "0"}, "max_body"},
+		{nil, []string{"--db_pool", "-1"}, "db_pool"},
 		{nil, []string{"--nosuch", "1"}, "nosuch"},
 		{nil, []string{"extra"}, "unexpected"},
 		{map[string]string{"BACKEND_CACHE_TTL": "forever"}, nil, "BACKEND_CACHE_TTL"},

@@ -233,7 +233,6 @@ func (s *Server) loadOnce(ctx context.Context, key string) (readResult, error) {
 		epoch = s.redis.epoch.Load()
 	}
 	start := time.Now()
-	s.dbLoads.Add(1)
 	it, found, err := s.db.get(ctx, key)
 	if err != nil {
 		return readResult{}, err

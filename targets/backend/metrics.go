@@ -29,6 +29,7 @@ type metrics struct {
 	writesAccepted *prometheus.CounterVec // mode: sync, queue
 	writesApplied  prometheus.Counter
 
+	dbQueries   *prometheus.CounterVec // op
 	dbErrors    *prometheus.CounterVec // op
 	redisErrors *prometheus.CounterVec // op
 
@@ -36,91 +37,70 @@ type metrics struct {
 	shed    prometheus.Counter
 }
 
-// Operations that label the error counters; listed so that every series
-// exists from the start.
+// Operations that label the Postgres and Redis counters; listed so that
+// every series exists from the start.
 var (
 	dbOps    = []string{"schema", "get", "put", "apply"}
 	redisOps = []string{"cache_get", "cache_set", "last_get", "last_set", "enqueue",
 		"queue_group", "queue_read", "queue_claim", "queue_ack", "queue_depth"}
 )
 
+// newMetrics registers every family from three tables: plain counters,
+// gauges, and counters with one label whose values are created up front.
 func newMetrics() *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backend_http_requests_total",
-			Help: "HTTP requests by route, method and status code.",
-		}, []string{"route", "method", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "backend_http_request_duration_seconds",
-			Help:    "HTTP request latency by route and method.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"route", "method"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "backend_http_in_flight_requests",
-			Help: "HTTP requests being served.",
-		}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_cache_hits_total",
-			Help: "Reads answered from the cache.",
-		}),
-		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_cache_misses_total",
-			Help: "Cache lookups that did not answer the read (absent, invalidated, Redis unreachable, early refresh).",
-		}),
-		staleReads: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_stale_reads_total",
-			Help: "Reads answered from the last-known copy because Postgres was unreachable (ap).",
-		}),
-		queueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "backend_queue_depth",
-			Help: "Queued writes not yet applied to Postgres (stream length).",
-		}),
-		queueLag: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "backend_queue_lag_seconds",
-			Help: "Age of the oldest queued write not yet applied; 0 when the queue is empty.",
-		}),
-		writesAccepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backend_writes_accepted_total",
-			Help: "Acknowledged writes by how they were accepted: sync (200, in Postgres) or queue (202).",
-		}, []string{"mode"}),
-		writesApplied: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_writes_applied_total",
-			Help: "Writes that changed Postgres: sync writes plus queued writes the worker applied (not redeliveries or superseded versions).",
-		}),
-		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backend_db_errors_total",
-			Help: "Failed Postgres calls by operation, including calls refused while the breaker marks Postgres down.",
-		}, []string{"op"}),
-		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backend_redis_errors_total",
-			Help: "Failed Redis calls by operation, including calls refused while the breaker marks Redis down.",
-		}, []string{"op"}),
-		limited: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_limited_requests_total",
-			Help: "Item requests refused by the rate limit (429).",
-		}),
-		shed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "backend_shed_requests_total",
-			Help: "Item requests shed by the in-flight limit (503).",
-		}),
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "backend_http_requests_total",
+		Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "backend_http_request_duration_seconds",
+		Help:    "HTTP request latency by route and method.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method"})
+	m.registry.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), m.requests, m.duration)
+
+	for _, c := range []struct {
+		into       *prometheus.Counter
+		name, help string
+	}{
+		{&m.cacheHits, "backend_cache_hits_total", "Reads answered from the cache."},
+		{&m.cacheMisses, "backend_cache_misses_total", "Cache lookups that did not answer the read (absent, invalidated, Redis unreachable, early refresh)."},
+		{&m.staleReads, "backend_stale_reads_total", "Reads answered from the last-known copy because Postgres was unreachable (ap)."},
+		{&m.writesApplied, "backend_writes_applied_total", "Writes that changed Postgres: sync writes plus queued writes the worker applied (not redeliveries or superseded versions)."},
+		{&m.limited, "backend_limited_requests_total", "Item requests refused by the rate limit (429)."},
+		{&m.shed, "backend_shed_requests_total", "Item requests shed by the in-flight limit (503)."},
+	} {
+		*c.into = prometheus.NewCounter(prometheus.CounterOpts{Name: c.name, Help: c.help})
+		m.registry.MustRegister(*c.into)
 	}
-	m.registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.inFlight,
-		m.cacheHits, m.cacheMisses, m.staleReads,
-		m.queueDepth, m.queueLag, m.writesAccepted, m.writesApplied,
-		m.dbErrors, m.redisErrors, m.limited, m.shed,
-	)
-	for _, mode := range []string{WritesSync, WritesQueue} {
-		m.writesAccepted.WithLabelValues(mode)
+	for _, g := range []struct {
+		into       *prometheus.Gauge
+		name, help string
+	}{
+		{&m.inFlight, "backend_http_in_flight_requests", "HTTP requests being served."},
+		{&m.queueDepth, "backend_queue_depth", "Queued writes not yet applied to Postgres (stream length)."},
+		{&m.queueLag, "backend_queue_lag_seconds", "Age of the oldest queued write not yet applied; 0 when the queue is empty."},
+	} {
+		*g.into = prometheus.NewGauge(prometheus.GaugeOpts{Name: g.name, Help: g.help})
+		m.registry.MustRegister(*g.into)
 	}
-	for _, op := range dbOps {
-		m.dbErrors.WithLabelValues(op)
-	}
-	for _, op := range redisOps {
-		m.redisErrors.WithLabelValues(op)
+	for _, v := range []struct {
+		into              **prometheus.CounterVec
+		name, help, label string
+		values            []string
+	}{
+		{&m.writesAccepted, "backend_writes_accepted_total", "Acknowledged writes by how they were accepted: sync (200, in Postgres) or queue (202).", "mode", []string{WritesSync, WritesQueue}},
+		{&m.dbQueries, "backend_db_queries_total", "Postgres statements sent, by operation (get: reads that missed the cache or bypass it).", "op", dbOps},
+		{&m.dbErrors, "backend_db_errors_total", "Failed Postgres calls by operation, including calls refused while the breaker marks Postgres down.", "op", dbOps},
+		{&m.redisErrors, "backend_redis_errors_total", "Failed Redis calls by operation, including calls refused while the breaker marks Redis down.", "op", redisOps},
+	} {
+		*v.into = prometheus.NewCounterVec(prometheus.CounterOpts{Name: v.name, Help: v.help}, []string{v.label})
+		m.registry.MustRegister(*v.into)
+		for _, val := range v.values {
+			(*v.into).WithLabelValues(val)
+		}
 	}
 	return m
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/loadlab/loadlab/harness/env"
 )
 
@@ -100,7 +102,14 @@ func TestSingleflightCollapsesMisses(t *testing.T) {
 			k := ts.key("k")
 			want := ts.put(k, "v") // leaves a tombstone: the next reads miss
 			warmPool(ts, 8)
-			loadsBefore := ts.s.dbLoads.Load()
+			dbReads := func() float64 {
+				var m dto.Metric
+				if err := ts.s.metrics.dbQueries.WithLabelValues("get").Write(&m); err != nil {
+					t.Fatal(err)
+				}
+				return m.GetCounter().GetValue()
+			}
+			loadsBefore := dbReads()
 			heal := ts.lab.cut(t, env.LinkBackendPostgres, "latency:150")
 			const readers = 6
 			var wg sync.WaitGroup
@@ -113,7 +122,7 @@ func TestSingleflightCollapsesMisses(t *testing.T) {
 			}
 			wg.Wait()
 			heal()
-			loads := ts.s.dbLoads.Load() - loadsBefore
+			loads := int(dbReads() - loadsBefore)
 			switch {
 			case stampede == StampedeSingleflight && loads > 2:
 				t.Errorf("%d concurrent misses made %d Postgres reads with singleflight, want 1 (2 on a slow start)", readers, loads)

@@ -31,7 +31,6 @@ type Server struct {
 	// joins a load that started before a write it has seen acknowledged.
 	gens     [256]atomic.Uint64
 	genSeed  maphash.Seed
-	dbLoads  atomic.Int64 // reads that went to Postgres (how well stampede protection works)
 	ready    atomic.Bool
 	startMu  sync.Mutex
 	started  bool
@@ -60,7 +59,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	db, err := newPGStore(cfg, s.metrics.dbErrors)
+	db, err := newPGStore(cfg, s.metrics.dbQueries, s.metrics.dbErrors)
 	if err != nil {
 		return nil, err
 	}

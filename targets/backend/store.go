@@ -52,15 +52,21 @@ type pgStore struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
 	breaker *breaker
+	queries *prometheus.CounterVec // by op: statements sent
 	errors  *prometheus.CounterVec // by op
 }
 
-func newPGStore(cfg Config, errs *prometheus.CounterVec) (*pgStore, error) {
+func newPGStore(cfg Config, queries, errs *prometheus.CounterVec) (*pgStore, error) {
 	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("backend: database_url: %w", err)
 	}
-	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+	switch {
+	case cfg.DBPool > 0:
+		// A deliberately small pool bounds the backend's capacity at
+		// pool ÷ service time: the lessons about overload need that bound.
+		pc.MaxConns = int32(cfg.DBPool)
+	case !strings.Contains(cfg.DatabaseURL, "pool_max_conns"):
 		pc.MaxConns = 16 // pgxpool's default (max(4, CPUs)) is a bottleneck under load
 	}
 	if pc.ConnConfig.ConnectTimeout == 0 {
@@ -76,6 +82,7 @@ func newPGStore(cfg Config, errs *prometheus.CounterVec) (*pgStore, error) {
 		pool:    pool,
 		timeout: cfg.DBTimeout,
 		breaker: newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown),
+		queries: queries,
 		errors:  errs,
 	}, nil
 }
@@ -115,6 +122,7 @@ func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Conte
 	conn, err := s.pool.Acquire(cctx)
 	if err == nil {
 		acquired = true
+		s.queries.WithLabelValues(op).Inc()
 		err = fn(cctx, conn)
 		conn.Release()
 	}

@@ -6,25 +6,32 @@ import (
 	"io"
 
 	"github.com/loadlab/loadlab/reports/compare"
-	"github.com/loadlab/loadlab/reports/results"
 	"github.com/spf13/cobra"
 )
 
 func compareCmd(stdout io.Writer) *cobra.Command {
 	var (
-		markdown, noCorrection bool
-		alpha                  float64
-		phases, labels         []string
-		th                     = compare.DefaultThresholds()
+		markdown, noCorrection, paired bool
+		alpha                          float64
+		phases, labels                 []string
+		th                             = compare.DefaultThresholds()
 	)
 	cmd := &cobra.Command{
 		Use:   "compare BASE HEAD",
-		Short: "Compare two runs of a scenario; exit 1 on a significant regression",
-		Long: `Compare two runs (run directories or results.json files) of the same scenario.
-Per variant, stream and phase: p50, p99, throughput and success ratio with deltas,
-a Mann-Whitney U test over the per-second samples (Benjamini-Hochberg adjusted),
-and the checks side by side. A regression is significant, in the bad direction and
-beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
+		Short: "Compare runs of a scenario; exit 1 on a regression",
+		Long: `Compare the runs of the same scenario on two sides. BASE and HEAD are each a run
+directory, a results.json file, or a directory of run directories (several runs
+of that side, e.g. the base/ and head/ of a 'loadlab ab' duet).
+
+The run is the unit of evidence, as with benchstat -count: per variant, stream and
+phase, each run gives one p50, p99, throughput and success ratio. Each row shows
+head/base (the ratio, or for the success ratio the difference) with its 95 %
+confidence interval, simultaneous over all rows (Bonferroni), and is a regression
+only when the whole interval lies beyond its threshold. --paired: run i of BASE
+and run i of HEAD ran side by side (duet rounds). With fewer than 3 runs a side
+run-to-run noise is unknown: no metric is judged, and only a check that passes
+in BASE and fails in HEAD fails the comparison.
+Exit status: 0 no regression, 1 regression, 2 error.`,
 		Args: cobra.ExactArgs(2),
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
@@ -34,18 +41,19 @@ beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
 	cmd.Flags().Float64Var(&th.ThroughputDrop, "throughput", th.ThroughputDrop, "throughput drop that counts as a regression (fraction)")
 	cmd.Flags().Float64Var(&th.SuccessRatioDrop, "success-ratio", th.SuccessRatioDrop, "success ratio drop that counts as a regression (absolute)")
 	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
-	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "judge each row on its raw p-value (benchstat's behaviour)")
+	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain 1-alpha intervals, not simultaneous over all rows")
+	cmd.Flags().BoolVar(&paired, "paired", false, "run i of BASE and run i of HEAD ran side by side (duet rounds)")
 	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two runs, e.g. --labels main,pr-42")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		base, err := results.Read(args[0])
+		base, err := compare.ReadRuns(args[0])
 		if err != nil {
 			return exitErr(2, err)
 		}
-		head, err := results.Read(args[1])
+		head, err := compare.ReadRuns(args[1])
 		if err != nil {
 			return exitErr(2, err)
 		}
-		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
+		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection), compare.WithPaired(paired)}
 		if len(phases) > 0 {
 			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
 		}
@@ -54,7 +62,7 @@ beyond its threshold. Exit status: 0 no regression, 1 regression, 2 error.`,
 		} else if len(labels) != 0 {
 			return exitErr(2, errors.New("--labels takes two names: BASE,HEAD"))
 		}
-		rep, err := compare.Compare(base, head, opts...)
+		rep, err := compare.CompareRuns(base, head, opts...)
 		if err != nil {
 			return exitErr(2, err)
 		}

@@ -31,6 +31,7 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "db_timeout", Kind: "duration"},
 	{Name: "redis_timeout", Kind: "duration"},
 	{Name: "max_body", Kind: "int", Min: 1},
+	{Name: "handler_delay", Kind: "duration"},
 	{Name: "startup_timeout", Kind: "duration"},
 	{Name: "breaker_threshold", Kind: "int", Min: 0},
 	{Name: "breaker_cooldown", Kind: "duration"},

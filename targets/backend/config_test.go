@@ -74,6 +74,7 @@ func TestConfigRejects(t *testing.T) {
 		{nil, []string{"--rate_limit", "-1"}, "rate_limit"},
 		{nil, []string{"--max_inflight", "-2"}, "max_inflight"},
 		{nil, []string{"--max_body", "0"}, "max_body"},
+		{nil, []string{"--handler_delay", "-1ms"}, "handler_delay"},
 		{nil, []string{"--nosuch", "1"}, "nosuch"},
 		{nil, []string{"extra"}, "unexpected"},
 		{map[string]string{"BACKEND_CACHE_TTL": "forever"}, nil, "BACKEND_CACHE_TTL"},

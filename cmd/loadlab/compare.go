@@ -11,10 +11,8 @@ import (
 
 func compareCmd(stdout io.Writer) *cobra.Command {
 	var (
-		markdown, noCorrection, paired bool
-		alpha                          float64
-		phases, labels                 []string
-		th                             = compare.DefaultThresholds()
+		markdown, paired bool
+		labels           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare BASE HEAD",
@@ -35,15 +33,9 @@ Exit status: 0 no regression, 1 regression, 2 error.`,
 		Args: cobra.ExactArgs(2),
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
-	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level")
-	cmd.Flags().Float64Var(&th.P50Increase, "p50", th.P50Increase, "p50 increase that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.P99Increase, "p99", th.P99Increase, "p99 increase that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.ThroughputDrop, "throughput", th.ThroughputDrop, "throughput drop that counts as a regression (fraction)")
-	cmd.Flags().Float64Var(&th.SuccessRatioDrop, "success-ratio", th.SuccessRatioDrop, "success ratio drop that counts as a regression (absolute)")
-	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
-	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain 1-alpha intervals, not simultaneous over all rows")
 	cmd.Flags().BoolVar(&paired, "paired", false, "run i of BASE and run i of HEAD ran side by side (duet rounds)")
-	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two runs, e.g. --labels main,pr-42")
+	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two sides, e.g. --labels main,pr-42")
+	judging := judgeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		base, err := compare.ReadRuns(args[0])
 		if err != nil {
@@ -53,10 +45,7 @@ Exit status: 0 no regression, 1 regression, 2 error.`,
 		if err != nil {
 			return exitErr(2, err)
 		}
-		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection), compare.WithPaired(paired)}
-		if len(phases) > 0 {
-			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
-		}
+		opts := append(judging(), compare.WithPaired(paired))
 		if len(labels) == 2 {
 			opts = append(opts, compare.WithLabels(labels[0], labels[1]))
 		} else if len(labels) != 0 {
@@ -79,6 +68,31 @@ Exit status: 0 no regression, 1 regression, 2 error.`,
 		return nil
 	}
 	return cmd
+}
+
+// judgeFlags adds the flags that say how rows are judged (alpha,
+// thresholds, phases, correction) and returns their options.
+func judgeFlags(cmd *cobra.Command) func() []compare.Option {
+	var (
+		noCorrection bool
+		alpha        float64
+		phases       []string
+		th           = compare.DefaultThresholds()
+	)
+	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
+	cmd.Flags().Float64Var(&th.P50Increase, "p50", th.P50Increase, "p50 increase that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.P99Increase, "p99", th.P99Increase, "p99 increase that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.ThroughputDrop, "throughput", th.ThroughputDrop, "throughput drop that counts as a regression (fraction)")
+	cmd.Flags().Float64Var(&th.SuccessRatioDrop, "success-ratio", th.SuccessRatioDrop, "success ratio drop that counts as a regression (absolute)")
+	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
+	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain 1-alpha intervals, not simultaneous over all rows")
+	return func() []compare.Option {
+		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
+		if len(phases) > 0 {
+			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
+		}
+		return opts
+	}
 }
 
 // exitErr reports err and exits with code.

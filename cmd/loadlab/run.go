@@ -49,6 +49,7 @@ checks for lost writes and stale reads, and writes a report.
 		validateCmd(stdout),
 		reportCmd(stdout),
 		compareCmd(stdout),
+		abCmd(stdout, stderr),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -99,13 +99,17 @@ Exit status: 0 all checks passed, 1 a check failed or the run failed,
 // step atomic, and the results first, so nothing measured is lost to a
 // failing chart.
 func writeRun(ctx context.Context, res *results.Results, dir string) error {
+	return errors.Join(writeResults(ctx, res, dir), linkLatest(dir))
+}
+
+// writeResults writes results.json, then the reports.
+func writeResults(ctx context.Context, res *results.Results, dir string) error {
 	if err := results.Write(dir, res); err != nil {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	rerr := reports.Render(rctx, res, dir)
-	return errors.Join(rerr, linkLatest(dir))
+	return reports.Render(rctx, res, dir)
 }
 
 // linkLatest points <dir>/../latest at dir, replacing it atomically.

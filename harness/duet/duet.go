@@ -14,6 +14,7 @@ package duet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -156,7 +157,7 @@ func (d *duet) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 			Images: d.images.With(images.Backend, s.Image), BackendEnv: backendEnv(sc, v, s),
 			BackendPort: sc.Target.Port, Limits: d.limits, Logger: d.log,
 			// The first environment keeps running while the second starts.
-			StartTimeout: 3 * time.Minute,
+			StartTimeout: startTimeout,
 		})
 		if upErr != nil {
 			upErr = fmt.Errorf("duet: %s side of variant %s: %w", sideName(i), v.Name, upErr)
@@ -265,6 +266,15 @@ func (d *duet) round(ctx context.Context, sc *scenarios.Scenario, v scenarios.Va
 		if k == 0 {
 			seedTurn = func(context.Context) error { return nil } // already held
 		}
+		// Seed only a target whose stores are up: under load a freshly
+		// started or healed target may still have a breaker open.
+		takeTurn := seedTurn
+		seedTurn = func(ctx context.Context) error {
+			if err := takeTurn(ctx); err != nil {
+				return err
+			}
+			return waitHealthy(ctx, envs[i].BackendDirectURL+"/healthz", time.Minute)
+		}
 		wg.Go(func() {
 			got[i], errs[i] = harness.RunVariant(rctx, envs[i], sc, v,
 				harness.WithBeforeSeed(seedTurn), harness.WithBeforeLoad(barrier), harness.WithLogger(d.log))
@@ -282,8 +292,7 @@ func (d *duet) round(ctx context.Context, sc *scenarios.Scenario, v scenarios.Va
 }
 
 // resetBoth puts both environments back to their start between rounds:
-// every toxic removed and every proxy enabled, and the target answering
-// through toxiproxy again. The stores keep their data: each round seeds
+// every toxic removed and every proxy enabled, and the target ready again. The stores keep their data: each round seeds
 // every key again (new versions), its history check reads only that round's
 // operations, and both sides carry the same past.
 func resetBoth(ctx context.Context, envs [2]*env.Env) error {
@@ -293,13 +302,16 @@ func resetBoth(ctx context.Context, envs [2]*env.Env) error {
 			if err := e.Toxiproxy.ResetState(); err != nil {
 				return fmt.Errorf("duet: reset %s side: toxiproxy: %w", sideName(i), err)
 			}
-			return waitHealthy(gctx, e.BackendURL+"/healthz", 30*time.Second)
+			return waitHealthy(gctx, e.BackendDirectURL+"/healthz", time.Minute)
 		})
 	}
 	return g.Wait()
 }
 
-// waitHealthy polls url until it answers 200, under a deadline.
+// waitHealthy polls url until it answers 200 and, when it names its stores
+// (the sample backend's {"postgres":"up","redis":"up"}), none is down: after
+// a partition the target's breakers need a probe or two before a write goes
+// through, and the next round's seed must not meet a store marked down.
 func waitHealthy(ctx context.Context, url string, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
@@ -314,11 +326,17 @@ func waitHealthy(ctx context.Context, url string, within time.Duration) error {
 		}
 		resp, err := client.Do(req)
 		if err == nil {
+			var health map[string]string
+			derr := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&health)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			switch {
+			case resp.StatusCode != http.StatusOK:
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			case derr == nil && (health["postgres"] == "down" || health["redis"] == "down"):
+				err = fmt.Errorf("a store is marked down: %v", health)
+			default:
 				return nil
 			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		last = err
 		select {
@@ -330,16 +348,23 @@ func waitHealthy(ctx context.Context, url string, within time.Duration) error {
 }
 
 // backendEnv is the variant's backend environment with the side's overlay
-// laid over it.
+// laid over it. The sample backend's startup_timeout (how long it retries
+// Postgres) is raised to match the environments' start timeout, unless the
+// scenario or the side sets it: the second environment's Postgres starts
+// while the first runs.
 func backendEnv(sc *scenarios.Scenario, v scenarios.Variant, s Side) map[string]string {
 	ov := v
-	ov.Backend = maps.Clone(v.Backend)
-	if ov.Backend == nil {
-		ov.Backend = map[string]string{}
+	ov.Backend = map[string]string{}
+	if sc.Target.Image == "" {
+		ov.Backend["startup_timeout"] = startTimeout.String()
 	}
+	maps.Copy(ov.Backend, v.Backend)
 	maps.Copy(ov.Backend, s.Settings)
 	return harness.BackendEnv(sc, ov)
 }
+
+// startTimeout bounds each environment's start (env.Config.StartTimeout).
+const startTimeout = 3 * time.Minute
 
 func sideName(i int) string {
 	if i == BaseSide {

@@ -106,7 +106,9 @@ func NewResults(ctx context.Context, sc *scenarios.Scenario, opts ...Option) *re
 
 // BackendEnv is the target's environment for variant v of sc: the
 // scenario's, then the variant's settings as BACKEND_*.
-func BackendEnv(sc *scenarios.Scenario, v scenarios.Variant) map[string]string { return backendEnv(sc, v) }
+func BackendEnv(sc *scenarios.Scenario, v scenarios.Variant) map[string]string {
+	return backendEnv(sc, v)
+}
 
 // Run runs every variant of sc and returns the results. The error is
 // non-nil when the run could not complete (interrupted, environment

@@ -90,11 +90,13 @@ feed:
 	return len(acked), nil
 }
 
-// putRetrying retries a seed write a few times: right after start a
-// target may still be warming its pools and answer 5xx.
+// putRetrying retries a seed write for a while: right after start a target
+// may still be warming its pools and answer 5xx, and on a loaded machine its
+// breaker may mark a slow store down for a second or two (seen with two
+// environments side by side, harness/duet).
 func putRetrying(ctx context.Context, client *http.Client, url string) (int64, error) {
 	var err error
-	for attempt := 1; attempt <= 5; attempt++ {
+	for attempt := 1; attempt <= 10; attempt++ {
 		var v int64
 		if v, err = put(ctx, client, url); err == nil {
 			return v, nil
@@ -102,7 +104,7 @@ func putRetrying(ctx context.Context, client *http.Client, url string) (int64, e
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, time.Second)):
 		}
 	}
 	return 0, err

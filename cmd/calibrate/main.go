@@ -112,6 +112,10 @@ func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, si
 		}
 		p50 = median(ms)
 	}
+	if len(fractions) > 0 && planted > 0 && !(p50 > 0) {
+		summarize(os.Stdout, out, sc.Name, rounds, p50, gates)
+		return fmt.Errorf("no gate measured the GET p50 to size the slowdowns by: pass -get-p50")
+	}
 	for _, f := range fractions {
 		delay := time.Duration(f * p50 * float64(time.Millisecond)).Round(time.Microsecond)
 		head := duet.Side{Spec: "handler_delay=" + delay.String(), Image: imgs.Backend, Settings: map[string]string{"handler_delay": delay.String()}}
@@ -187,6 +191,11 @@ func summarize(w io.Writer, out, scenario string, rounds int, p50 float64, gates
 			}
 			n++
 			delay = g.Delay
+			for _, l := range []string{g.LoadStart, g.LoadEnd} {
+				if v, err := strconv.ParseFloat(l, 64); err == nil {
+					loads = append(loads, v)
+				}
+			}
 			if g.Err != "" {
 				errs++
 				continue
@@ -195,11 +204,6 @@ func summarize(w io.Writer, out, scenario string, rounds int, p50 float64, gates
 				failed++
 			}
 			took = append(took, g.Took.Seconds())
-			for _, l := range []string{g.LoadStart, g.LoadEnd} {
-				if v, err := strconv.ParseFloat(l, 64); err == nil {
-					loads = append(loads, v)
-				}
-			}
 		}
 		planted := "none (A/A)"
 		if delay > 0 {

@@ -21,8 +21,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -112,9 +110,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, base, head Side, opts ...O
 		return nil, fmt.Errorf("duet: %d rounds: need at least 1", d.rounds)
 	}
 	out := &Outcome{}
+	template := harness.NewResults(ctx, sc, harness.WithVersion(d.version), harness.WithQuick(d.quick))
 	for i := range d.rounds {
-		out.Base = append(out.Base, d.newResults(sc, base))
-		out.Head = append(out.Head, d.newResults(sc, head))
+		out.Base = append(out.Base, newResults(template))
+		out.Head = append(out.Head, newResults(template))
 		first := "base"
 		if i%2 == 1 {
 			first = "head"
@@ -373,22 +372,11 @@ func sideName(i int) string {
 	return "head"
 }
 
-func (d *duet) newResults(sc *scenarios.Scenario, s Side) *results.Results {
-	host, _ := os.Hostname()
-	return &results.Results{
-		SchemaVersion: results.SchemaVersion,
-		Scenario: results.ScenarioInfo{
-			Name: sc.Name, Description: sc.Description, Teaches: sc.Teaches, File: sc.File,
-			Seed: sc.Seed, Quick: d.quick, DurationS: sc.Duration.Seconds(), SettleS: sc.Settle.Seconds(),
-			Source: string(sc.Source),
-		},
-		Status:    results.StatusOK,
-		StartedAt: time.Now().UTC(),
-		Environment: results.Environment{
-			LoadlabVersion: d.version, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-			CPUs: runtime.NumCPU(), Hostname: host, Images: map[string]results.ImageInfo{}, Limits: map[string]string{},
-		},
-	}
+// newResults copies the results every round of every side starts from.
+func newResults(template *results.Results) *results.Results {
+	r := *template
+	r.Environment.Images, r.Environment.Limits = map[string]results.ImageInfo{}, map[string]string{}
+	return &r
 }
 
 func recordImages(res *results.Results, e *env.Env) {

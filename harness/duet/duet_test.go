@@ -16,6 +16,7 @@ import (
 // latency fault in the middle, one variant.
 const gateScenario = `
 name: duet-test
+description: GETs with a short Postgres latency fault, for the duet's own test.
 duration: 4s
 settle: 1s
 seed: 7

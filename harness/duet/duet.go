@@ -337,7 +337,9 @@ func waitHealthy(ctx context.Context, url string, within time.Duration) error {
 				return nil
 			}
 		}
-		last = err
+		if ctx.Err() == nil || last == nil {
+			last = err // keep what the target said, not the deadline that cut the last try
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("duet: %s not healthy within %s: %w", url, within, last)

@@ -17,7 +17,7 @@ long  ?=
 out   ?= results
 scenario_flags := $(if $(quick),--quick) $(if $(long),--long) --out $(out)
 
-.PHONY: help build images up scenario test test-short bench fuzz lint clean
+.PHONY: help build images up scenario test test-short bench calibrate fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -44,6 +44,15 @@ test-short: ## unit tests only, no containers
 
 bench: images ## run the benchmarks (results go to docs/PERFORMANCE.md by hand)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./... | tee $(BIN)/bench.txt
+
+# The gate measured on this machine: A/A duets (false alarms) and duets with a
+# planted GET slowdown of each size (detections). A full run (20 + 2×20 quick
+# gates) takes hours on 2 cores; the counts are variables.
+aa      ?= 20
+planted ?= 20
+rounds  ?= 5
+calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=5] (hours; figures go to docs/PERFORMANCE.md)
+	$(GO) run ./cmd/calibrate -aa $(aa) -planted $(planted) -rounds $(rounds) -out $(out)/calibrate
 
 # Budgets are execution counts, not durations: a duration budget trips a race
 # in Go 1.26's fuzz coordinator that fails at the deadline with "context

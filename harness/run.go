@@ -75,6 +75,21 @@ func WithLimits(l map[string]env.Limit) Option { return func(r *runner) { r.limi
 // (history.WriteJSONL), named in results.json.
 func WithHistoryDir(dir string) Option { return func(r *runner) { r.historyDir = dir } }
 
+// WithBeforeSeed registers fn, called by RunVariant right before the seed;
+// an error ends the variant. The duet takes a lock there, so that two sides
+// do not seed at once on a small machine.
+func WithBeforeSeed(fn func(context.Context) error) Option {
+	return func(r *runner) { r.beforeSeed = fn }
+}
+
+// WithBeforeLoad registers fn, called by RunVariant after the seed, right
+// before the load starts; an error ends the variant. The duet uses it as a
+// barrier, so that both sides start their load (and their fault schedules)
+// together.
+func WithBeforeLoad(fn func(context.Context) error) Option {
+	return func(r *runner) { r.beforeLoad = fn }
+}
+
 type runner struct {
 	images   images.Set
 	progress io.Writer
@@ -87,6 +102,37 @@ type runner struct {
 	shared   *env.Env // the environment the variants share (nil until the first starts it)
 
 	historyDir string
+
+	beforeSeed, beforeLoad func(context.Context) error
+}
+
+func newRunner(opts []Option) *runner {
+	r := &runner{images: images.FromEnv(images.Default), log: slog.Default(), version: "dev", scale: results.ScaleNormal}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// RunVariant runs variant v of sc in e, an environment already up whose
+// target runs with the variant's settings (see BackendEnv); the caller owns
+// e. It is the variant pipeline of Run (seed, drive, settle, analyse); the
+// caller judges the checks over its whole results (checks.Evaluate). The
+// duet (harness/duet) runs two of these side by side.
+func RunVariant(ctx context.Context, e *env.Env, sc *scenarios.Scenario, v scenarios.Variant, opts ...Option) (results.Variant, error) {
+	return newRunner(opts).variant(ctx, sc, v, v.Name, e)
+}
+
+// NewResults starts the results of a run of sc as Run does: the scenario,
+// status ok, the start time and the machine (WithVersion, WithQuick apply).
+func NewResults(ctx context.Context, sc *scenarios.Scenario, opts ...Option) *results.Results {
+	return newRunner(opts).header(ctx, sc)
+}
+
+// BackendEnv is the target's environment for variant v of sc: the
+// scenario's, then the variant's settings as BACKEND_*.
+func BackendEnv(sc *scenarios.Scenario, v scenarios.Variant) map[string]string {
+	return backendEnv(sc, v)
 }
 
 // Run runs every variant of sc and returns the results. The error is
@@ -94,10 +140,7 @@ type runner struct {
 // failure); the results hold what was measured up to then in any case.
 // Failed checks are not an error: see results.Results.Failed.
 func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.Results, error) {
-	r := &runner{images: images.FromEnv(images.Default), log: slog.Default(), version: "dev", scale: results.ScaleNormal}
-	for _, o := range opts {
-		o(r)
-	}
+	r := newRunner(opts)
 	if sc.Target.Image != "" {
 		r.images.Backend = sc.Target.Image
 	}

@@ -90,18 +90,20 @@ feed:
 	return len(acked), nil
 }
 
-// putRetrying retries a seed write a few times: right after start a
-// target may still be warming its pools and answer 5xx.
+// putRetrying retries a seed write for a while: right after start a target
+// may still be warming its pools and answer 5xx, and on a loaded machine its
+// breaker may mark a slow store down for a second or two (seen with two
+// environments side by side, harness/duet).
 func putRetrying(ctx context.Context, client *http.Client, url string, body []byte) error {
 	var err error
-	for attempt := 1; attempt <= 5; attempt++ {
+	for attempt := 1; attempt <= 10; attempt++ {
 		if err = put(ctx, client, url, body); err == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, time.Second)):
 		}
 	}
 	return err

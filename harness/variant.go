@@ -29,8 +29,18 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
 	final := history.NewAPIReader(e.BackendDirectURL, values)
 	defer final.Close()
+	if r.beforeSeed != nil {
+		if err := r.beforeSeed(ctx); err != nil {
+			return rv, fmt.Errorf("harness: before the seed: %w", err)
+		}
+	}
 	if rv.SeededKeys, err = r.seed(ctx, sc, v, e, values, final); err != nil {
 		return rv, err
+	}
+	if r.beforeLoad != nil {
+		if err := r.beforeLoad(ctx); err != nil {
+			return rv, fmt.Errorf("harness: before the load: %w", err)
+		}
 	}
 	d, err := r.drive(ctx, sc, v, label, e, rv.Client, values)
 	if !d.t0.IsZero() {

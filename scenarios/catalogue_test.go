@@ -89,8 +89,11 @@ func TestCatalogue(t *testing.T) {
 				t.Error("no check compares the variants: the lesson's contrast is not asserted")
 			}
 			q := s.Quick()
-			if q.Duration > QuickDuration || q.Settle > QuickSettle {
-				t.Errorf("Quick: duration %v, settle %v", q.Duration, q.Settle)
+			if q.Duration > QuickDuration && q.shortestPhase() > QuickMinPhase+time.Second || q.Duration > 2*QuickDuration || q.Settle > QuickSettle {
+				t.Errorf("Quick: duration %v, settle %v: longer than %v without a phase that needs it", q.Duration, q.Settle, QuickDuration)
+			}
+			if p := q.shortestPhase(); p < QuickMinPhase && p < s.shortestPhase() {
+				t.Errorf("Quick: a fault phase of %v, want at least %v: too short to judge", p, QuickMinPhase)
 			}
 			if err := checkSchedule(q); err != nil {
 				t.Errorf("Quick: %v", err)

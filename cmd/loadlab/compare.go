@@ -4,59 +4,55 @@ import (
 	"errors"
 
 	"github.com/loadlab/loadlab/reports/compare"
-	"github.com/loadlab/loadlab/reports/results"
 	"github.com/spf13/cobra"
 )
 
 func (c cli) compareCmd() *cobra.Command {
 	var (
-		markdown, noCorrection bool
-		alpha                  float64
-		phases, labels         []string
-		th                     = compare.DefaultThresholds()
+		markdown, paired bool
+		labels           []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare BASE HEAD",
-		Short: "Compare two runs of a scenario; exit 1 on a significant regression",
-		Long: `Compare two runs (run directories or results.json files) of the same scenario.
-Per variant, stream and phase: p50, p99, throughput and success ratio with deltas,
-a Mann-Whitney U test over the per-second samples (Benjamini-Hochberg adjusted),
-and the checks side by side. A regression is significant, in the bad direction and
-beyond its threshold. Thresholds are percentages (10%) or fractions (0.1).
-Exit status: 0 no regression, 1 regression, 2 a usage error or unreadable,
-different or incompatible runs.`,
+		Short: "Compare runs of a scenario; exit 1 on a regression",
+		Long: `Compare the runs of the same scenario on two sides. BASE and HEAD are each a run
+directory, a results.json file, or a directory of run directories (several runs
+of that side, e.g. the base/ and head/ of a 'loadlab ab' duet).
+
+The run is the unit of evidence, as with benchstat -count: per variant, stream and
+phase, each run gives one p50, p99, throughput and success ratio. Each row shows
+head/base (the ratio, or for the success ratio the difference) with its 95 %
+confidence interval, simultaneous over all rows (Bonferroni), and is a regression
+only when the whole interval lies beyond its threshold. --paired: run i of BASE
+and run i of HEAD ran side by side (duet rounds). With fewer than 3 runs a side
+run-to-run noise is unknown: no metric is judged, and only a check that passes
+in BASE and fails in HEAD fails the comparison.
+Exit status: 0 no regression, 1 regression, 2 error.`,
 		Example: `  loadlab compare results/partition/20261201T101500Z results/partition/latest
-  loadlab compare --p99 20% --phase 'during db-partition' --markdown base/results.json head/results.json`,
+  loadlab compare --p99 20% --phase 'during db-partition' --markdown base/results.json head/results.json
+  loadlab compare --paired --markdown results/partition-ab/latest/base results/partition-ab/latest/head`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
-	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "significance level")
-	cmd.Flags().Var(fraction{&th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
-	cmd.Flags().Var(fraction{&th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
-	cmd.Flags().Var(fraction{&th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
-	cmd.Flags().Var(fraction{&th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
-	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
-	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "judge each row on its raw p-value (benchstat's behaviour)")
-	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two runs, e.g. --labels main,pr-42")
+	cmd.Flags().BoolVar(&paired, "paired", false, "run i of BASE and run i of HEAD ran side by side (duet rounds)")
+	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two sides, e.g. --labels main,pr-42")
+	judging := judgeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		base, err := results.Read(args[0])
+		base, err := compare.ReadRuns(args[0])
 		if err != nil {
 			return exitErr(exitUsage, err)
 		}
-		head, err := results.Read(args[1])
+		head, err := compare.ReadRuns(args[1])
 		if err != nil {
 			return exitErr(exitUsage, err)
 		}
-		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
-		if len(phases) > 0 {
-			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
-		}
+		opts := append(judging(), compare.WithPaired(paired))
 		if len(labels) == 2 {
 			opts = append(opts, compare.WithLabels(labels[0], labels[1]))
 		} else if len(labels) != 0 {
 			return usageError(errors.New("--labels takes two names: BASE,HEAD"))
 		}
-		rep, err := compare.Compare(base, head, opts...)
+		rep, err := compare.CompareRuns(base, head, opts...)
 		if err != nil {
 			return exitErr(exitUsage, err)
 		}
@@ -73,4 +69,29 @@ different or incompatible runs.`,
 		return nil
 	}
 	return cmd
+}
+
+// judgeFlags adds the flags that say how rows are judged (alpha,
+// thresholds, phases, correction) and returns their options.
+func judgeFlags(cmd *cobra.Command) func() []compare.Option {
+	var (
+		noCorrection bool
+		alpha        float64
+		phases       []string
+		th           = compare.DefaultThresholds()
+	)
+	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
+	cmd.Flags().Var(fraction{&th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
+	cmd.Flags().Var(fraction{&th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
+	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
+	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain 1-alpha intervals, not simultaneous over all rows")
+	return func() []compare.Option {
+		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
+		if len(phases) > 0 {
+			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
+		}
+		return opts
+	}
 }

@@ -65,6 +65,7 @@ run failed), 2 a usage error, 130 interrupted.`,
 		c.validateCmd(),
 		c.reportCmd(),
 		c.compareCmd(),
+		c.abCmd(),
 	)
 	return root.ExecuteContext(ctx)
 }

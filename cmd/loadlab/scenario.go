@@ -112,6 +112,11 @@ const holdReportsEnv = "LOADLAB_TEST_HOLD_REPORTS"
 // failing chart. An interruption (ctx) does not stop it: what was
 // measured is always written.
 func writeRun(ctx context.Context, res *results.Results, dir string) error {
+	return errors.Join(writeResults(ctx, res, dir), linkLatest(dir))
+}
+
+// writeResults writes results.json, then the reports.
+func writeResults(ctx context.Context, res *results.Results, dir string) error {
 	if err := results.Write(dir, res); err != nil {
 		return err
 	}
@@ -123,8 +128,7 @@ func writeRun(ctx context.Context, res *results.Results, dir string) error {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	rerr := reports.Render(rctx, res, dir)
-	return errors.Join(rerr, linkLatest(dir))
+	return reports.Render(rctx, res, dir)
 }
 
 // linkLatest points <dir>/../latest at dir, replacing it atomically.

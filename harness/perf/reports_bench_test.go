@@ -2,6 +2,8 @@ package perf
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"path/filepath"
@@ -140,22 +142,27 @@ func BenchmarkRender1M(b *testing.B) {
 	machine.report(b)
 }
 
-// BenchmarkCompare1M compares two runs of about a million requests each:
-// in memory (compare.Compare and the text table), and as `loadlab compare`
-// does it, from two results.json files on disk.
+// BenchmarkCompare1M compares three paired rounds a side of about a million
+// requests each (the run is compare's unit of evidence: one run a side
+// judges no metric): in memory (compare.CompareRuns and the text table), and
+// as `loadlab compare --paired` does it, from six results.json files on disk.
 func BenchmarkCompare1M(b *testing.B) {
-	base, head := syntheticRun(1, 1), syntheticRun(2, 1.25)
-	requests := requestsIn(base) + requestsIn(head)
+	var base, head []*results.Results
+	var baseDirs, headDirs []string
+	requests := int64(0)
 	dir := b.TempDir()
-	baseDir, headDir := filepath.Join(dir, "base"), filepath.Join(dir, "head")
-	if err := results.Write(baseDir, base); err != nil {
-		b.Fatal(err)
+	for i := range uint64(3) {
+		bs, hs := syntheticRun(2*i+1, 1), syntheticRun(2*i+2, 1.25)
+		base, head = append(base, bs), append(head, hs)
+		requests += requestsIn(bs) + requestsIn(hs)
+		bd, hd := filepath.Join(dir, "base", fmt.Sprint(i)), filepath.Join(dir, "head", fmt.Sprint(i))
+		if err := errors.Join(results.Write(bd, bs), results.Write(hd, hs)); err != nil {
+			b.Fatal(err)
+		}
+		baseDirs, headDirs = append(baseDirs, bd), append(headDirs, hd)
 	}
-	if err := results.Write(headDir, head); err != nil {
-		b.Fatal(err)
-	}
-	compareRuns := func(b *testing.B, base, head *results.Results) {
-		rep, err := compare.Compare(base, head)
+	compareRuns := func(b *testing.B, base, head []*results.Results) {
+		rep, err := compare.CompareRuns(base, head, compare.WithPaired(true))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -165,6 +172,17 @@ func BenchmarkCompare1M(b *testing.B) {
 		if !rep.Regressed() {
 			b.Fatalf("a 25%% slower head was not judged a regression: %s", rep.Summary())
 		}
+	}
+	read := func(b *testing.B, dirs []string) []*results.Results {
+		var runs []*results.Results
+		for _, d := range dirs {
+			r, err := results.Read(d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs = append(runs, r)
+		}
+		return runs
 	}
 	b.Run("in-memory", func(b *testing.B) {
 		machine := noteLoad(b)
@@ -177,15 +195,7 @@ func BenchmarkCompare1M(b *testing.B) {
 	b.Run("from-disk", func(b *testing.B) {
 		machine := noteLoad(b)
 		for b.Loop() {
-			bs, err := results.Read(baseDir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			hs, err := results.Read(headDir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			compareRuns(b, bs, hs)
+			compareRuns(b, read(b, baseDirs), read(b, headDirs))
 		}
 		reportPerMillion(b, requests)
 		machine.report(b)

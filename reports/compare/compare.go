@@ -18,16 +18,17 @@ type Verdict string
 
 // Verdicts, from worst to least conclusive.
 const (
-	// VerdictRegression: at least one metric regressed (significant, in the bad
-	// direction, beyond its threshold) or a check passing in base fails in head.
+	// VerdictRegression: at least one row's interval lies wholly beyond its
+	// threshold in the bad direction, or a check passing in base fails in head.
 	VerdictRegression Verdict = "regression"
-	// VerdictImprovement: no regression and at least one metric improved
-	// beyond its threshold, or a check failing in base passes in head.
+	// VerdictImprovement: no regression and at least one row's interval lies
+	// wholly beyond its threshold in the good direction, or a check failing
+	// in base passes in head.
 	VerdictImprovement Verdict = "improvement"
-	// VerdictNoChange: enough data, nothing beyond the thresholds.
+	// VerdictNoChange: rows were judged and none lies beyond its threshold.
 	VerdictNoChange Verdict = "no significant change"
-	// VerdictInconclusive: no regression, but nothing could be judged (no
-	// common rows, or too few samples everywhere), or a run did not finish.
+	// VerdictInconclusive: no regression, but nothing could be judged (one run
+	// a side, no common rows), or a run did not finish.
 	VerdictInconclusive Verdict = "inconclusive"
 )
 
@@ -38,17 +39,23 @@ type Change string
 const (
 	ChangeRegression   Change = "regression"
 	ChangeImprovement  Change = "improvement"
-	ChangeNone         Change = "no change" // not significant, within the threshold, or the samples disagree with the summary
+	ChangeNone         Change = "no change" // judged: the interval does not lie wholly beyond the threshold
 	ChangeInsufficient Change = "insufficient data"
+	ChangeNotJudged    Change = "not judged" // enough runs, but no ratio can be formed (a run measured zero)
 )
 
-// Report is the comparison of two runs of one scenario.
+// Report is the comparison of the runs of one scenario on two sides.
 type Report struct {
 	Scenario   string
 	Base, Head RunInfo
+	Paired     bool // base[i] and head[i] ran side by side (duet rounds)
 	Alpha      float64
 	Thresholds Thresholds
-	Corrected  bool // rows were judged on Benjamini-Hochberg adjusted p-values (WithCorrection)
+	// Corrected: intervals are simultaneous over the Estimated rows
+	// (Bonferroni: each at confidence 1 − Alpha/Estimated), so the chance
+	// that any interval of the report misses its true value is at most Alpha.
+	Corrected bool
+	Estimated int // rows with an interval
 
 	Rows   []Row      // one per variant × stream × phase × metric present in both, in a stable order
 	Checks []CheckRow // checks present in both, in base's order
@@ -59,27 +66,28 @@ type Report struct {
 	OnlyInHead []string
 
 	// Notes are reasons to distrust the comparison: a run that did not finish,
-	// a saturated load generator, different seeds or machines.
+	// a saturated load generator, different seeds or machines, one run a side.
 	Notes []string
 
 	Verdict Verdict
 
-	tested []testedRow // rows awaiting judgement, until every p-value is known
+	pending []pendingRow // rows awaiting their interval, until their number is known
 }
 
-// testedRow remembers what judging a row needs once the p-values of all rows
-// are in: the correction looks at all of them together.
-type testedRow struct {
-	row   int // index in Report.Rows
-	spec  metricSpec
-	shift int
+// pendingRow remembers what judging a row needs once every row is estimated:
+// the correction depends on how many there are.
+type pendingRow struct {
+	row  int // index in Report.Rows
+	spec metricSpec
+	est  estimate
 }
 
 // RunInfo identifies one side of the comparison.
 type RunInfo struct {
 	Label          string // from WithLabels; "base" or "head" by default
+	Runs           int    // how many runs (or rounds) this side has
 	StartedAt      time.Time
-	Status         string // results.StatusOK, StatusAborted or StatusFailed
+	Status         string // the worst of the runs: results.StatusOK, StatusAborted or StatusFailed
 	Reason         string
 	LoadlabVersion string
 	Quick          bool
@@ -87,22 +95,28 @@ type RunInfo struct {
 	Seed           int64
 }
 
-// Row compares one metric of one stream in one phase.
+// Row compares one metric of one stream in one phase. The unit of evidence
+// is the run: each run gives one value per side (its phase summary), never
+// the seconds within a run, which are autocorrelated and share whatever
+// made that run differ from the others.
 type Row struct {
 	Variant, Stream, Phase string
 	Metric                 Metric
 
-	Base, Head float64 // the phase summary's values (ms, req/s or ratio)
-	Delta      float64 // Head − Base
-	DeltaPct   float64 // 100·Delta/Base; NaN when Base is 0
+	Base, Head float64 // medians over each side's runs (ms, req/s or ratio)
 
-	P float64 // two-sided Mann-Whitney U p-value; NaN when not tested
-	// PAdj is P adjusted for the number of tests in the report
-	// (Benjamini-Hochberg; see WithCorrection), the value compared with
-	// alpha. Equal to P with the correction off; NaN when not tested.
-	PAdj         float64
-	NBase, NHead int // per-second samples on each side
+	// Relative rows (p50, p99, throughput) estimate the ratio head/base: the
+	// geometric mean of the paired ratios, or the ratio of the geometric
+	// means of independent runs. Absolute rows (success ratio) estimate the
+	// difference head − base. Lo and Hi bound it with confidence 1 − Alpha
+	// (simultaneous over the report when Corrected). NaN when not estimated.
+	Relative    bool
+	Est, Lo, Hi float64
+
+	N            int // pairs (paired) or the smaller side's runs that have a value
+	NBase, NHead int // runs with a value on each side
 	Change       Change
+	Why          string // why the row was not judged; empty when it was
 }
 
 // CheckRow puts one scenario check's outcomes side by side.
@@ -110,23 +124,37 @@ type CheckRow struct {
 	Variant, Stream, Phase string
 	Expect                 string // as written, e.g. "p99 < 50ms"
 	Metric                 string
-	BaseObserved           float64
+	BaseObserved           float64 // median over the runs
 	HeadObserved           float64
-	BasePass, HeadPass     bool
-	Change                 Change // regression: pass → fail; improvement: fail → pass; else none
+	BasePassed, BaseRuns   int // runs that passed, of runs that have the check
+	HeadPassed, HeadRuns   int
+	BasePass, HeadPass     bool // passed in every run of the side
+	// Change is a regression when the check passed in every base run and
+	// failed in more than half of the head runs; an improvement the other
+	// way round; else none.
+	Change Change
 }
 
 // Regressed reports whether head regressed; the CLI exits 1 when it did.
 func (r *Report) Regressed() bool { return r.Verdict == VerdictRegression }
 
-// Compare diffs head against base. It refuses runs of different scenarios
-// (ErrDifferentScenarios) and invalid options; everything else present in
-// only one run is listed in the report, not an error. base and head are not
-// modified, and may be the same value.
+// Compare diffs one run of head against one run of base. With a single run a
+// side, run-to-run noise is unknown: no row is judged (each says so) and
+// only a check that passes in base and fails in head makes a regression.
 func Compare(base, head *results.Results, opts ...Option) (*Report, error) {
 	if base == nil || head == nil {
 		return nil, errors.New("compare: missing results")
 	}
+	return CompareRuns([]*results.Results{base}, []*results.Results{head}, opts...)
+}
+
+// CompareRuns diffs several runs of head against several runs of base, the
+// run being the unit of evidence (as benchstat's -count). With WithPaired,
+// base[i] and head[i] ran side by side and each row is judged on the paired
+// ratios. It refuses runs of different scenarios (ErrDifferentScenarios) and
+// invalid options; what only one side has is listed in the report, not an
+// error. The runs are not modified.
+func CompareRuns(base, head []*results.Results, opts ...Option) (*Report, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
@@ -134,31 +162,42 @@ func Compare(base, head *results.Results, opts ...Option) (*Report, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if base.Scenario.Name != head.Scenario.Name {
-		return nil, fmt.Errorf("compare: %w: base ran %q, head ran %q", ErrDifferentScenarios, base.Scenario.Name, head.Scenario.Name)
+	if len(base) == 0 || len(head) == 0 {
+		return nil, errors.New("compare: missing results")
+	}
+	if cfg.paired && len(base) != len(head) {
+		return nil, fmt.Errorf("compare: paired runs need as many base runs as head runs, got %d and %d", len(base), len(head))
+	}
+	for _, run := range append(append([]*results.Results(nil), base...), head...) {
+		if run == nil {
+			return nil, errors.New("compare: missing results")
+		}
+		if run.Scenario.Name != base[0].Scenario.Name {
+			return nil, fmt.Errorf("compare: %w: base ran %q, head ran %q", ErrDifferentScenarios, base[0].Scenario.Name, run.Scenario.Name)
+		}
 	}
 
 	r := &Report{
-		Scenario:   base.Scenario.Name,
+		Scenario:   base[0].Scenario.Name,
 		Base:       runInfo(cfg.baseLabel, base),
 		Head:       runInfo(cfg.headLabel, head),
+		Paired:     cfg.paired,
 		Alpha:      cfg.alpha,
 		Thresholds: cfg.thresholds,
 		Corrected:  cfg.correct,
 	}
 	r.noteRuns(base, head)
 
-	baseVariants := index(base.Variants, func(v results.Variant) string { return v.Name }, r.duplicateNote(r.Base.Label, "variant"))
-	headVariants := index(head.Variants, func(v results.Variant) string { return v.Name }, r.duplicateNote(r.Head.Label, "variant"))
+	ref, refHead := base[0], head[0]
+	baseVariants := index(ref.Variants, func(v results.Variant) string { return v.Name }, r.duplicateNote(r.Base.Label, "variant"))
+	headVariants := index(refHead.Variants, func(v results.Variant) string { return v.Name }, r.duplicateNote(r.Head.Label, "variant"))
 	for _, bv := range baseVariants.items {
 		hv, ok := headVariants.get(bv.Name)
 		if !ok {
 			r.OnlyInBase = append(r.OnlyInBase, fmt.Sprintf("variant %q", bv.Name))
 			continue
 		}
-		if err := r.compareVariant(&cfg, bv, hv); err != nil {
-			return nil, err
-		}
+		r.compareVariant(&cfg, bv, hv, sideVariants(base, bv.Name), sideVariants(head, bv.Name))
 	}
 	for _, hv := range headVariants.items {
 		if _, ok := baseVariants.get(hv.Name); !ok {
@@ -170,57 +209,92 @@ func Compare(base, head *results.Results, opts ...Option) (*Report, error) {
 	return r, nil
 }
 
-func runInfo(label string, res *results.Results) RunInfo {
-	return RunInfo{
-		Label:          label,
-		StartedAt:      res.StartedAt,
-		Status:         res.Status,
-		Reason:         res.Reason,
-		LoadlabVersion: res.Environment.LoadlabVersion,
-		Quick:          res.Scenario.Quick,
-		Scale:          res.Scenario.ScaleName(),
-		Seed:           res.Scenario.Seed,
+// sideVariants returns each run's variant of that name, nil where a run
+// lacks it.
+func sideVariants(runs []*results.Results, name string) []*results.Variant {
+	out := make([]*results.Variant, len(runs))
+	for i, run := range runs {
+		for j := range run.Variants {
+			if run.Variants[j].Name == name {
+				out[i] = &run.Variants[j]
+				break
+			}
+		}
 	}
+	return out
+}
+
+func runInfo(label string, runs []*results.Results) RunInfo {
+	first := runs[0]
+	ri := RunInfo{
+		Label:          label,
+		Runs:           len(runs),
+		StartedAt:      first.StartedAt,
+		Status:         results.StatusOK,
+		LoadlabVersion: first.Environment.LoadlabVersion,
+		Quick:          first.Scenario.Quick,
+		Scale:          first.Scenario.ScaleName(),
+		Seed:           first.Scenario.Seed,
+	}
+	for _, run := range runs {
+		if run.Status != results.StatusOK && ri.Status == results.StatusOK {
+			ri.Status, ri.Reason = run.Status, run.Reason
+		}
+	}
+	return ri
 }
 
 // noteRuns records differences between the runs that make numbers less
 // comparable without making the comparison meaningless.
-func (r *Report) noteRuns(base, head *results.Results) {
+func (r *Report) noteRuns(base, head []*results.Results) {
 	for _, side := range []struct {
 		label string
-		res   *results.Results
+		runs  []*results.Results
 	}{{r.Base.Label, base}, {r.Head.Label, head}} {
-		if side.res.Status != results.StatusOK {
-			note := fmt.Sprintf("%s run status is %q", side.label, side.res.Status)
-			if side.res.Reason != "" {
-				note += ": " + side.res.Reason
+		for i, run := range side.runs {
+			if run.Status == results.StatusOK {
+				continue
+			}
+			note := fmt.Sprintf("%s run status is %q", side.label, run.Status)
+			if len(side.runs) > 1 {
+				note = fmt.Sprintf("%s run %d of %d status is %q", side.label, i+1, len(side.runs), run.Status)
+			}
+			if run.Reason != "" {
+				note += ": " + run.Reason
 			}
 			r.Notes = append(r.Notes, note)
 		}
 	}
-	if base.Scenario.Quick != head.Scenario.Quick {
-		r.Notes = append(r.Notes, fmt.Sprintf("quick mode differs (%s %v, %s %v): phases have different lengths", r.Base.Label, base.Scenario.Quick, r.Head.Label, head.Scenario.Quick))
+	if len(base) < MinRuns || len(head) < MinRuns {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d run(s) of %s and %d of %s: run-to-run noise is unknown below %d runs a side, so no metric is judged and only checks can fail the gate; pass several runs a side or use `loadlab ab`",
+			len(base), r.Base.Label, len(head), r.Head.Label, MinRuns))
 	}
-	if base.Scenario.Seed != head.Scenario.Seed {
-		r.Notes = append(r.Notes, fmt.Sprintf("seeds differ (%s %d, %s %d): keys and schedules differ", r.Base.Label, base.Scenario.Seed, r.Head.Label, head.Scenario.Seed))
+	b, h := base[0], head[0]
+	if b.Scenario.Quick != h.Scenario.Quick {
+		r.Notes = append(r.Notes, fmt.Sprintf("quick mode differs (%s %v, %s %v): phases have different lengths", r.Base.Label, b.Scenario.Quick, r.Head.Label, h.Scenario.Quick))
 	}
-	be, he := base.Environment, head.Environment
+	if b.Scenario.Seed != h.Scenario.Seed {
+		r.Notes = append(r.Notes, fmt.Sprintf("seeds differ (%s %d, %s %d): keys and schedules differ", r.Base.Label, b.Scenario.Seed, r.Head.Label, h.Scenario.Seed))
+	}
+	be, he := b.Environment, h.Environment
 	if be.CPUs != he.CPUs || be.OS != he.OS || be.Arch != he.Arch {
 		r.Notes = append(r.Notes, fmt.Sprintf("machines differ (%s %s/%s %d CPUs, %s %s/%s %d CPUs)",
 			r.Base.Label, be.OS, be.Arch, be.CPUs, r.Head.Label, he.OS, he.Arch, he.CPUs))
 	}
 }
 
-func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant) error {
+// compareVariant pairs phases and streams by name, in the first runs' order,
+// and gathers every run's values for each row.
+func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant, baseRuns, headRuns []*results.Variant) {
 	basePhases := index(bv.Phases, func(p results.Phase) string { return p.Name }, r.duplicateNote(r.Base.Label, "phase of variant "+bv.Name))
 	headPhases := index(hv.Phases, func(p results.Phase) string { return p.Name }, r.duplicateNote(r.Head.Label, "phase of variant "+hv.Name))
-	var common []*results.Phase // base's order
+	var common []string // base's order
 	for _, p := range basePhases.items {
 		if !cfg.phases(p.Name) {
 			continue
 		}
 		if _, ok := headPhases.get(p.Name); ok {
-			common = append(common, p)
+			common = append(common, p.Name)
 		} else {
 			r.OnlyInBase = append(r.OnlyInBase, fmt.Sprintf("phase %q", bv.Name+"/"+p.Name))
 		}
@@ -234,17 +308,13 @@ func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant) error {
 	baseStreams := index(bv.Streams, func(s results.Stream) string { return s.Name }, r.duplicateNote(r.Base.Label, "stream of variant "+bv.Name))
 	headStreams := index(hv.Streams, func(s results.Stream) string { return s.Name }, r.duplicateNote(r.Head.Label, "stream of variant "+hv.Name))
 	for _, bs := range baseStreams.items {
-		hs, ok := headStreams.get(bs.Name)
-		if !ok {
+		if _, ok := headStreams.get(bs.Name); !ok {
 			r.OnlyInBase = append(r.OnlyInBase, fmt.Sprintf("stream %q", bv.Name+"/"+bs.Name))
 			continue
 		}
-		r.noteSaturation(bv.Name, bs, hs)
-		for _, p := range common {
-			hp, _ := headPhases.get(p.Name)
-			if err := r.compareStreamPhase(cfg, bv.Name, bs, hs, p, hp, bv.DurationS, hv.DurationS); err != nil {
-				return err
-			}
+		r.noteSaturation(bv.Name, bs.Name, baseRuns, headRuns)
+		for _, phase := range common {
+			r.compareStreamPhase(cfg, bv.Name, bs.Name, phase, baseRuns, headRuns)
 		}
 	}
 	for _, hs := range headStreams.items {
@@ -253,162 +323,254 @@ func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant) error {
 		}
 	}
 
-	r.compareChecks(cfg, bv, hv)
-	return nil
+	r.compareChecks(cfg, bv, hv, baseRuns, headRuns)
 }
 
-func (r *Report) noteSaturation(variant string, bs, hs *results.Stream) {
+func (r *Report) noteSaturation(variant, stream string, baseRuns, headRuns []*results.Variant) {
 	for _, side := range []struct {
 		label string
-		s     *results.Stream
-	}{{r.Base.Label, bs}, {r.Head.Label, hs}} {
-		if side.s.Saturated {
+		runs  []*results.Variant
+	}{{r.Base.Label, baseRuns}, {r.Head.Label, headRuns}} {
+		for i, v := range side.runs {
+			s, _ := lookup(v, stream, "")
+			if s == nil || !s.Saturated {
+				continue
+			}
+			which := side.label
+			if len(side.runs) > 1 {
+				which = fmt.Sprintf("%s run %d", side.label, i+1)
+			}
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: load generator of %s/%s was saturated (sent %d of %d intended, worst lateness %.0fms): its latency and throughput measure the generator too",
-				side.label, variant, side.s.Name, side.s.Sent, side.s.Intended, side.s.MaxLateMs))
+				which, variant, s.Name, s.Sent, s.Intended, s.MaxLateMs))
 		}
 	}
 }
 
-func (r *Report) compareStreamPhase(cfg *config, variant string, bs, hs *results.Stream, bp, hp *results.Phase, bd, hd float64) error {
-	bsum, bok := phaseSummary(bs, bp.Name)
-	hsum, hok := phaseSummary(hs, hp.Name)
-	for _, side := range []struct {
-		label string
-		ok    bool
-	}{{r.Base.Label, bok}, {r.Head.Label, hok}} {
-		if !side.ok {
-			r.Notes = append(r.Notes, fmt.Sprintf("%s: stream %s/%s has no summary for phase %q: its values are medians of the per-second values",
-				side.label, variant, bs.Name, bp.Name))
+// lookup finds a stream and a phase of one run's variant; either is nil when
+// the run lacks it.
+func lookup(v *results.Variant, stream, phase string) (*results.Stream, *results.Phase) {
+	if v == nil {
+		return nil, nil
+	}
+	var s *results.Stream
+	var p *results.Phase
+	for i := range v.Streams {
+		if v.Streams[i].Name == stream {
+			s = &v.Streams[i]
+			break
 		}
 	}
+	for i := range v.Phases {
+		if v.Phases[i].Name == phase {
+			p = &v.Phases[i]
+			break
+		}
+	}
+	return s, p
+}
+
+// compareStreamPhase adds the four metric rows of one stream in one phase.
+func (r *Report) compareStreamPhase(cfg *config, variant, stream, phase string, baseRuns, headRuns []*results.Variant) {
+	noted := false
 	for _, m := range metricSpecs {
-		bx := m.samples(bs.Seconds, *bp, bd)
-		hx := m.samples(hs.Seconds, *hp, hd)
-		row := Row{Variant: variant, Stream: bs.Name, Phase: bp.Name, Metric: m.metric, NBase: len(bx), NHead: len(hx), P: math.NaN(), PAdj: math.NaN()}
-		row.Base, row.Head = median(bx), median(hx)
-		if bok {
-			row.Base = m.summary(bsum)
+		value := func(v *results.Variant) (float64, bool) {
+			s, p := lookup(v, stream, phase)
+			if s == nil || p == nil {
+				return 0, false
+			}
+			x, ok, fromSummary := m.valueOf(s, p, v.DurationS)
+			if ok && !fromSummary && !noted {
+				noted = true
+				r.Notes = append(r.Notes, fmt.Sprintf("stream %s/%s has no summary for phase %q in some run: its values there are medians of the per-second values", variant, stream, phase))
+			}
+			return x, ok
 		}
-		if hok {
-			row.Head = m.summary(hsum)
-		}
-		row.Delta = row.Head - row.Base
-		row.DeltaPct = math.NaN()
-		if row.Base != 0 {
-			row.DeltaPct = 100 * row.Delta / row.Base
-		}
-		if len(bx) < MinSamples || len(hx) < MinSamples {
-			row.Change = ChangeInsufficient
-			r.Rows = append(r.Rows, row)
-			continue
-		}
-		t, err := mannWhitney(bx, hx)
-		if err != nil {
-			return fmt.Errorf("compare: %s/%s/%s %s: %w", variant, bs.Name, bp.Name, m.metric, err)
-		}
-		row.P = t.p
-		r.tested = append(r.tested, testedRow{row: len(r.Rows), spec: m, shift: t.shift})
-		r.Rows = append(r.Rows, row)
-	}
-	return nil
-}
-
-// judge sets the Change of every tested row, after adjusting the p-values
-// for their number.
-func (r *Report) judge(cfg *config) {
-	ps := make([]float64, len(r.tested))
-	for i, t := range r.tested {
-		ps[i] = r.Rows[t.row].P
-	}
-	if cfg.correct {
-		ps = benjaminiHochberg(ps)
-	}
-	for i, t := range r.tested {
-		row := &r.Rows[t.row]
-		row.PAdj = ps[i]
-		row.Change = t.spec.judge(*row, t.shift, cfg)
-	}
-	r.tested = nil
-}
-
-// judge decides a tested row: a regression or an improvement needs a
-// significant test, a change beyond the threshold, and the summary delta and
-// the samples' shift pointing the same way (a phase p99 can rise because of
-// one bad second while the typical second got faster; that is no verdict).
-func (m metricSpec) judge(row Row, shift int, cfg *config) Change {
-	if !(row.PAdj < cfg.alpha) || row.Delta == 0 {
-		return ChangeNone
-	}
-	up := row.Delta > 0
-	if (up && shift != +1) || (!up && shift != -1) {
-		return ChangeNone
-	}
-	size := math.Abs(row.Delta)
-	if m.relative {
-		if row.Base == 0 {
-			size = math.Inf(1) // from nothing to something
+		s := sample{paired: cfg.paired}
+		if cfg.paired {
+			for i := range baseRuns {
+				b, bok := value(baseRuns[i])
+				h, hok := value(headRuns[i])
+				if bok && hok {
+					s.base, s.head = append(s.base, b), append(s.head, h)
+				}
+			}
 		} else {
-			size /= math.Abs(row.Base)
+			s.base, s.head = values(baseRuns, value), values(headRuns, value)
+		}
+		row := Row{Variant: variant, Stream: stream, Phase: phase, Metric: m.metric, Relative: m.relative,
+			Base: median(s.base), Head: median(s.head), NBase: len(s.base), NHead: len(s.head),
+			N: min(len(s.base), len(s.head)), Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+		r.Rows = append(r.Rows, row)
+		r.estimateRow(m, s)
+	}
+}
+
+func values(runs []*results.Variant, value func(*results.Variant) (float64, bool)) []float64 {
+	var xs []float64
+	for _, v := range runs {
+		if x, ok := value(v); ok {
+			xs = append(xs, x)
 		}
 	}
-	if !(size > m.threshold(cfg.thresholds)) {
-		return ChangeNone
+	return xs
+}
+
+// estimateRow decides whether the last row can be judged and, when it can,
+// queues its estimate for judge.
+func (r *Report) estimateRow(m metricSpec, s sample) {
+	row := &r.Rows[len(r.Rows)-1]
+	unit := "runs a side"
+	if s.paired {
+		unit = "paired rounds"
 	}
-	if up == m.higherIsBetter {
+	if row.N < MinRuns {
+		row.Change = ChangeInsufficient
+		row.Why = fmt.Sprintf("%d of %d %s needed", row.N, MinRuns, unit)
+		if row.N == 1 {
+			row.Why = fmt.Sprintf("1 run a side: run-to-run noise unknown; needs %d %s", MinRuns, unit)
+		}
+		return
+	}
+	if m.relative {
+		zeros := 0
+		for _, v := range append(append([]float64(nil), s.base...), s.head...) {
+			if v <= 0 {
+				zeros++
+			}
+		}
+		switch zeros {
+		case 0:
+		case len(s.base) + len(s.head):
+			// Nothing on either side, e.g. no successes during a partition
+			// in every run: no change, but no ratio to estimate either.
+			row.Change, row.Est, row.Lo, row.Hi = ChangeNone, 1, 1, 1
+			return
+		default:
+			row.Change = ChangeNotJudged
+			row.Why = "zero in some run: no ratio"
+			return
+		}
+	}
+	e, _ := estimateOf(s, m.relative)
+	r.pending = append(r.pending, pendingRow{row: len(r.Rows) - 1, spec: m, est: e})
+}
+
+// judge gives every estimated row its interval, once their number is known,
+// and its Change.
+func (r *Report) judge(cfg *config) {
+	r.Estimated = len(r.pending)
+	level := cfg.alpha
+	if cfg.correct && r.Estimated > 1 {
+		level /= float64(r.Estimated)
+	}
+	for _, p := range r.pending {
+		row := &r.Rows[p.row]
+		lo, hi := p.est.interval(level)
+		row.Est, row.Lo, row.Hi = p.est.mean, lo, hi
+		row.Change = p.spec.judge(lo, hi, cfg.thresholds)
+		if p.spec.relative {
+			row.Est, row.Lo, row.Hi = math.Exp(row.Est), math.Exp(lo), math.Exp(hi)
+		}
+	}
+	r.pending = nil
+}
+
+// judge decides a row from its interval on the estimation scale (log ratio
+// or difference): a regression or an improvement needs the whole interval
+// beyond the threshold. For ratios the threshold is symmetric on the log
+// scale: latency ×1.10 is a regression, ×1/1.10 an improvement; throughput
+// ×0.95 a regression, ×1/0.95 an improvement.
+func (m metricSpec) judge(lo, hi float64, t Thresholds) Change {
+	th := m.threshold(t)
+	margin := th
+	if m.relative {
+		margin = math.Log1p(th)
+		if m.higherIsBetter {
+			margin = -math.Log1p(-th) // +Inf for a drop of 100 % or more: never
+		}
+	}
+	worse, better := lo > margin, hi < -margin
+	if m.higherIsBetter {
+		worse, better = hi < -margin, lo > margin
+	}
+	switch {
+	case worse:
+		return ChangeRegression
+	case better:
 		return ChangeImprovement
 	}
-	return ChangeRegression
+	return ChangeNone
 }
 
-func phaseSummary(s *results.Stream, phase string) (results.PhaseSummary, bool) {
-	for _, ps := range s.Phases {
-		if ps.Phase == phase {
-			return ps, true
+// checkKey names a check within a variant: the n-th check of that stream,
+// phase and expectation.
+type checkKey struct {
+	stream, phase, expect string
+	nth                   int
+}
+
+// checkKeys lists v's checks in order with their keys.
+func checkKeys(v *results.Variant) ([]checkKey, map[checkKey]*results.CheckResult) {
+	byKey := map[checkKey]*results.CheckResult{}
+	if v == nil {
+		return nil, byKey
+	}
+	keys := make([]checkKey, 0, len(v.Checks))
+	for i, c := range v.Checks {
+		k := checkKey{c.Stream, c.Phase, c.Expect, 0}
+		for byKey[k] != nil {
+			k.nth++
 		}
+		keys = append(keys, k)
+		byKey[k] = &v.Checks[i]
 	}
-	return results.PhaseSummary{}, false
+	return keys, byKey
 }
 
-// compareChecks pairs the checks of a variant by (stream, phase, expect), the
-// n-th occurrence in base with the n-th in head.
-func (r *Report) compareChecks(cfg *config, bv, hv *results.Variant) {
-	type key struct{ stream, phase, expect string }
-	keyOf := func(c results.CheckResult) key { return key{c.Stream, c.Phase, c.Expect} }
-	unmatched := map[key][]int{} // head's checks by key, as indices into hv.Checks
-	for i, c := range hv.Checks {
-		unmatched[keyOf(c)] = append(unmatched[keyOf(c)], i)
+// compareChecks pairs the checks of a variant by key and counts the runs of
+// each side in which each passed.
+func (r *Report) compareChecks(cfg *config, bv, hv *results.Variant, baseRuns, headRuns []*results.Variant) {
+	count := func(runs []*results.Variant, k checkKey) (passed, n int, observed float64) {
+		var obs []float64
+		for _, v := range runs {
+			if _, byKey := checkKeys(v); byKey[k] != nil {
+				n++
+				if byKey[k].Pass {
+					passed++
+				}
+				obs = append(obs, byKey[k].Observed)
+			}
+		}
+		return passed, n, median(obs)
 	}
-	matched := make([]bool, len(hv.Checks))
-	for _, bc := range bv.Checks {
+	baseOrder, baseKeys := checkKeys(bv)
+	headOrder, headKeys := checkKeys(hv)
+	for _, k := range baseOrder {
+		bc := baseKeys[k]
 		if !cfg.phases(bc.Phase) {
 			continue
 		}
-		k := keyOf(bc)
-		if len(unmatched[k]) == 0 {
-			r.OnlyInBase = append(r.OnlyInBase, describeCheck(bv.Name, bc))
+		if headKeys[k] == nil {
+			r.OnlyInBase = append(r.OnlyInBase, describeCheck(bv.Name, *bc))
 			continue
 		}
-		i := unmatched[k][0]
-		unmatched[k] = unmatched[k][1:]
-		matched[i] = true
-		hc := hv.Checks[i]
-		row := CheckRow{
-			Variant: bv.Name, Stream: bc.Stream, Phase: bc.Phase, Expect: bc.Expect, Metric: bc.Metric,
-			BaseObserved: bc.Observed, HeadObserved: hc.Observed,
-			BasePass: bc.Pass, HeadPass: hc.Pass,
-			Change: ChangeNone,
-		}
+		row := CheckRow{Variant: bv.Name, Stream: bc.Stream, Phase: bc.Phase, Expect: bc.Expect, Metric: bc.Metric, Change: ChangeNone}
+		row.BasePassed, row.BaseRuns, row.BaseObserved = count(baseRuns, k)
+		row.HeadPassed, row.HeadRuns, row.HeadObserved = count(headRuns, k)
+		row.BasePass, row.HeadPass = row.BasePassed == row.BaseRuns, row.HeadPassed == row.HeadRuns
+		baseMostlyFails := 2*(row.BaseRuns-row.BasePassed) > row.BaseRuns
+		headMostlyFails := 2*(row.HeadRuns-row.HeadPassed) > row.HeadRuns
 		switch {
-		case bc.Pass && !hc.Pass:
+		case row.BasePass && headMostlyFails:
 			row.Change = ChangeRegression
-		case !bc.Pass && hc.Pass:
+		case baseMostlyFails && row.HeadPass:
 			row.Change = ChangeImprovement
 		}
 		r.Checks = append(r.Checks, row)
 	}
-	for i, hc := range hv.Checks {
-		if !matched[i] && cfg.phases(hc.Phase) {
-			r.OnlyInHead = append(r.OnlyInHead, describeCheck(hv.Name, hc))
+	for _, k := range headOrder {
+		if hc := headKeys[k]; baseKeys[k] == nil && cfg.phases(hc.Phase) {
+			r.OnlyInHead = append(r.OnlyInHead, describeCheck(hv.Name, *hc))
 		}
 	}
 }
@@ -431,7 +593,7 @@ func (r *Report) decide() Verdict {
 		case ChangeImprovement:
 			improvements++
 		}
-		if row.Change != ChangeInsufficient {
+		if row.Why == "" {
 			judged++
 		}
 	}

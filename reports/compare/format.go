@@ -14,15 +14,16 @@ import (
 // Summary is the verdict in one line, e.g.
 // "regression: 2 of 48 comparisons regressed; 1 check now fails".
 func (r *Report) Summary() string {
-	var rowsRegressed, rowsImproved, insufficient, checksFailing, checksPassing int
+	var rowsRegressed, rowsImproved, unjudged, checksFailing, checksPassing int
 	for _, row := range r.Rows {
 		switch row.Change {
 		case ChangeRegression:
 			rowsRegressed++
 		case ChangeImprovement:
 			rowsImproved++
-		case ChangeInsufficient:
-			insufficient++
+		}
+		if row.Why != "" {
+			unjudged++
 		}
 	}
 	for _, c := range r.Checks {
@@ -54,8 +55,8 @@ func (r *Report) Summary() string {
 		parts = append(parts, fmt.Sprintf("%s, none changed beyond its threshold",
 			plural(len(r.Rows), "comparison", "comparisons")))
 	}
-	if insufficient > 0 {
-		parts = append(parts, fmt.Sprintf("%d with insufficient data (< %d seconds a side)", insufficient, MinSamples))
+	if unjudged > 0 {
+		parts = append(parts, fmt.Sprintf("%d not judged (each row says why)", unjudged))
 	}
 	for _, side := range []RunInfo{r.Base, r.Head} {
 		if side.Status != results.StatusOK {
@@ -85,7 +86,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	if len(r.Rows) > 0 {
-		if err := metricTable(r.Rows, r.Corrected, true).writeText(w, ""); err != nil {
+		if err := r.metricTable(r.Rows, true).writeText(w, ""); err != nil {
 			return err
 		}
 	}
@@ -144,7 +145,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
 		}
-		if err := metricTable(changed, r.Corrected, false).writeMarkdown(w); err != nil {
+		if err := r.metricTable(changed, false).writeMarkdown(w); err != nil {
 			return err
 		}
 		b.Reset()
@@ -167,7 +168,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if _, err := io.WriteString(w, b.String()); err != nil {
 			return err
 		}
-		if err := metricTable(r.Rows, r.Corrected, false).writeMarkdown(w); err != nil {
+		if err := r.metricTable(r.Rows, false).writeMarkdown(w); err != nil {
 			return err
 		}
 		b.Reset()
@@ -190,54 +191,67 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
-// metricTable renders rows; with adjusted, a "p adj" column follows "p";
-// grouped blanks repeated variant/stream/phase.
-func metricTable(rows []Row, adjusted, grouped bool) *table {
+// metricTable renders rows: each with both sides' medians, the estimated
+// change with its interval, the number of runs, and the judgement with the
+// reason a row was not judged. grouped blanks repeated variant/stream/phase.
+func (r *Report) metricTable(rows []Row, grouped bool) *table {
 	t := &table{
-		header: []string{"variant", "stream", "phase", "metric", "base", "head", "delta", "delta%", "p"},
-		right:  []bool{false, false, false, false, true, true, true, true, true},
+		header: []string{"variant", "stream", "phase", "metric", "base", "head", "head/base", r.intervalHeader(), "runs", "judgement"},
+		right:  []bool{false, false, false, false, true, true, true, true, true, false},
 	}
-	if adjusted {
-		t.header = append(t.header, "p adj")
-		t.right = append(t.right, true)
-	}
-	t.header = append(t.header, "n", "")
-	t.right = append(t.right, true, false)
 	if grouped {
 		t.group = 3
 	}
 	for _, row := range rows {
-		cells := []string{row.Variant, row.Stream, row.Phase, string(row.Metric),
-			formatValue(row.Metric, row.Base, false), formatValue(row.Metric, row.Head, false),
-			formatValue(row.Metric, row.Delta, true), formatPct(row.DeltaPct), formatP(row.P)}
-		if adjusted {
-			cells = append(cells, formatP(row.PAdj))
+		judgement := mark(row.Change)
+		if row.Why != "" {
+			judgement += ": " + row.Why
 		}
-		t.add(append(cells, fmt.Sprintf("%d+%d", row.NBase, row.NHead), mark(row.Change))...)
+		t.add(row.Variant, row.Stream, row.Phase, string(row.Metric),
+			formatValue(row.Metric, row.Base, false), formatValue(row.Metric, row.Head, false),
+			formatChange(row, row.Est), formatInterval(row), fmt.Sprintf("%d+%d", row.NBase, row.NHead), judgement)
 	}
 	return t
 }
 
-func formatP(p float64) string {
-	if math.IsNaN(p) {
+// intervalHeader names the interval column by its confidence.
+func (r *Report) intervalHeader() string {
+	return fmt.Sprintf("%s%% CI", formatShort(100*(1-r.Alpha)))
+}
+
+// formatChange renders an estimate: a ratio as ×1.052, a difference with its sign.
+func formatChange(row Row, v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "-"
+	case row.Relative:
+		return fmt.Sprintf("×%.3f", v)
+	default:
+		return formatValue(row.Metric, v, true)
+	}
+}
+
+func formatInterval(row Row) string {
+	if math.IsNaN(row.Lo) {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f", p)
+	if row.Relative {
+		return fmt.Sprintf("[%.3f, %.3f]", row.Lo, row.Hi)
+	}
+	return fmt.Sprintf("[%s, %s]", formatValue(row.Metric, row.Lo, true), formatValue(row.Metric, row.Hi, true))
 }
 
 // methodLine says how rows were judged.
 func (r *Report) methodLine() string {
-	tests := 0
-	for _, row := range r.Rows {
-		if !math.IsNaN(row.P) {
-			tests++
-		}
+	design := "independent runs, Welch t interval of the ratio of geometric means"
+	if r.Paired {
+		design = "paired rounds run side by side, t interval of the geometric mean of head/base ratios"
 	}
-	how := fmt.Sprintf("alpha %s on Mann-Whitney U p-values", formatShort(r.Alpha))
-	if r.Corrected {
-		how = fmt.Sprintf("alpha %s on Mann-Whitney U p-values adjusted for %d tests (Benjamini-Hochberg)", formatShort(r.Alpha), tests)
+	how := fmt.Sprintf("unit: one value per run and phase; %s; %s%% intervals", design, formatShort(100*(1-r.Alpha)))
+	if r.Corrected && r.Estimated > 1 {
+		how += fmt.Sprintf(", simultaneous over %d rows (Bonferroni: each at %s%%)", r.Estimated, formatShort(100*(1-r.Alpha/float64(r.Estimated))))
 	}
-	return how + "; thresholds: " + thresholdsLine(r.Thresholds)
+	return how + "; a row regressed when its whole interval lies beyond its threshold: " + thresholdsLine(r.Thresholds)
 }
 
 func (r *Report) checkTable() *table {
@@ -245,10 +259,13 @@ func (r *Report) checkTable() *table {
 		header: []string{"variant", "stream", "phase", "check", "base", "head", ""},
 		right:  []bool{false, false, false, false, false, false, false},
 	}
-	outcome := func(pass bool, observed float64) string {
+	outcome := func(passed, runs int, observed float64) string {
 		word := "FAIL"
-		if pass {
+		if passed == runs {
 			word = "pass"
+		}
+		if runs != 1 {
+			word = fmt.Sprintf("%s %d/%d", word, passed, runs)
 		}
 		return fmt.Sprintf("%s (%s)", word, formatShort(observed))
 	}
@@ -257,7 +274,7 @@ func (r *Report) checkTable() *table {
 		if stream == "" {
 			stream = "*"
 		}
-		t.add(c.Variant, stream, c.Phase, c.Expect, outcome(c.BasePass, c.BaseObserved), outcome(c.HeadPass, c.HeadObserved), mark(c.Change))
+		t.add(c.Variant, stream, c.Phase, c.Expect, outcome(c.BasePassed, c.BaseRuns, c.BaseObserved), outcome(c.HeadPassed, c.HeadRuns, c.HeadObserved), mark(c.Change))
 	}
 	return t
 }
@@ -277,6 +294,9 @@ func mark(c Change) string {
 
 func runLine(ri RunInfo) string {
 	parts := []string{ri.Label}
+	if ri.Runs > 1 {
+		parts = append(parts, fmt.Sprintf("%d runs", ri.Runs))
+	}
 	if !ri.StartedAt.IsZero() {
 		parts = append(parts, "started "+ri.StartedAt.UTC().Format(time.RFC3339))
 	}
@@ -328,13 +348,6 @@ func formatValue(m Metric, v float64, signed bool) string {
 	default:
 		return fmt.Sprintf("%s%.4f", sign, v)
 	}
-}
-
-func formatPct(p float64) string {
-	if math.IsNaN(p) || math.IsInf(p, 0) {
-		return "-"
-	}
-	return fmt.Sprintf("%+.1f%%", p)
 }
 
 // formatShort prints a setting or an observed value briefly: four

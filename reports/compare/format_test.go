@@ -13,37 +13,47 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
-// goldenReport has something of everything: a regression, an improvement,
-// insufficient data, a check that starts failing, things only in one side
-// and a note.
+// goldenReport has something of everything: four paired rounds with a
+// regression, an improvement, a phase present in too few rounds, a check
+// that starts failing, things only in one side and a note.
 func goldenReport(t *testing.T) *Report {
 	t.Helper()
 	slowReads := steady(0.03)
 	slowReads.P99 *= 1.4
 	fasterWrites := steady(0.03)
 	fasterWrites.P50 *= 0.6
-	base := synth("partition", 7, 21, twoVariants(steady(0.03), steady(0.03))...)
-	head := synth("partition", 8, 21, twoVariants(slowReads, fasterWrites)...)
-	head.Variants = head.Variants[:1] // "ap" is gone
-	head.Variants[0].Checks[0].Pass = false
-	head.Variants[0].Checks[0].Observed = 52.5
-	head.Variants[0].Streams[1].Saturated = true
-	head.Variants[0].Streams[1].Intended = 2100
-	head.Variants[0].Streams[1].Sent = 2080
-	head.Variants[0].Streams[1].MaxLateMs = 140
-	for i, run := range []*results.Results{base, head} {
-		v := &run.Variants[0]
-		// A three-second warm-up phase: too short for a verdict.
-		warmup := results.Phase{Name: "warm-up", StartS: 0, EndS: 3}
-		v.Phases = append(v.Phases, warmup)
-		for j := range v.Streams {
-			v.Streams[j].Phases = append(v.Streams[j].Phases, summarize(v.Streams[j].Seconds, warmup))
+	var base, head []*results.Results
+	for round := range uint64(4) {
+		b := synth("partition", 7+10*round, 21, twoVariants(steady(0.03), steady(0.03))...)
+		h := synth("partition", 8+10*round, 21, twoVariants(slowReads, fasterWrites)...)
+		h.Variants = h.Variants[:1] // "ap" is gone
+		h.Variants[0].Checks[0].Pass = false
+		h.Variants[0].Checks[0].Observed = 52.5
+		for i, run := range []*results.Results{b, h} {
+			v := &run.Variants[0]
+			if round < 2 {
+				// A three-second warm-up phase in two rounds only: too few to judge.
+				warmup := results.Phase{Name: "warm-up", StartS: 0, EndS: 3}
+				v.Phases = append(v.Phases, warmup)
+				for j := range v.Streams {
+					v.Streams[j].Phases = append(v.Streams[j].Phases, summarize(v.Streams[j].Seconds, warmup))
+				}
+			}
+			// A check on the whole run that head breaks.
+			v.Checks = append(v.Checks, results.CheckResult{Expect: "success_ratio >= 0.999", Variant: "cp", Stream: "writes",
+				Phase: "whole", Metric: "success_ratio", Pass: i == 0, Observed: []float64{1, 0.9975}[i]})
 		}
-		// A check on the whole run that head breaks.
-		v.Checks = append(v.Checks, results.CheckResult{Expect: "success_ratio >= 0.999", Variant: "cp", Stream: "writes",
-			Phase: "whole", Metric: "success_ratio", Pass: i == 0, Observed: []float64{1, 0.9975}[i]})
+		base, head = append(base, b), append(head, h)
 	}
-	return mustCompare(t, base, head, WithPhases(OnlyPhases("whole", "during "+synthFault, "warm-up")), WithLabels("base (1a2b3c)", "head (4d5e6f)"))
+	head[0].Variants[0].Streams[1].Saturated = true
+	head[0].Variants[0].Streams[1].Intended = 2100
+	head[0].Variants[0].Streams[1].Sent = 2080
+	head[0].Variants[0].Streams[1].MaxLateMs = 140
+	r, err := CompareRuns(base, head, WithPaired(true), WithPhases(OnlyPhases("whole", "during "+synthFault, "warm-up")), WithLabels("base (1a2b3c)", "head (4d5e6f)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func TestGoldenOutput(t *testing.T) {

@@ -18,18 +18,20 @@ const (
 	MetricSuccessRatio Metric = "success_ratio" // successes / requests
 )
 
-// metricSpec says where a metric's values come from and which way is worse.
+// metricSpec says where a metric's values come from, how a change is
+// measured and which way is worse.
 type metricSpec struct {
 	metric Metric
 	// higherIsBetter: throughput and success ratio; latency is the other way.
 	higherIsBetter bool
-	// relative: the threshold is a fraction of the base value, else absolute.
+	// relative: the change is the ratio head/base (estimated on the log
+	// scale) and the threshold a fraction of it; else the difference
+	// head − base against an absolute threshold.
 	relative  bool
 	threshold func(Thresholds) float64
-	summary   func(results.PhaseSummary) float64
-	// sample is the metric's value for one second; ok is false when that
-	// second has nothing to say (no requests means no latency).
-	sample func(results.Bucket) (v float64, ok bool)
+	// value is the metric's value of one run in one phase; ok is false when
+	// the phase has nothing to say (no requests means no latency).
+	value func(results.PhaseSummary) (v float64, ok bool)
 }
 
 var metricSpecs = []metricSpec{
@@ -37,61 +39,69 @@ var metricSpecs = []metricSpec{
 		metric:    MetricP50,
 		relative:  true,
 		threshold: func(t Thresholds) float64 { return t.P50Increase },
-		summary:   func(s results.PhaseSummary) float64 { return s.Latency.P50 },
-		sample:    func(b results.Bucket) (float64, bool) { return b.Latency.P50, b.Requests > 0 },
+		value:     func(s results.PhaseSummary) (float64, bool) { return s.Latency.P50, s.Requests > 0 },
 	},
 	{
 		metric:    MetricP99,
 		relative:  true,
 		threshold: func(t Thresholds) float64 { return t.P99Increase },
-		summary:   func(s results.PhaseSummary) float64 { return s.Latency.P99 },
-		sample:    func(b results.Bucket) (float64, bool) { return b.Latency.P99, b.Requests > 0 },
+		value:     func(s results.PhaseSummary) (float64, bool) { return s.Latency.P99, s.Requests > 0 },
 	},
 	{
 		metric:         MetricThroughput,
 		higherIsBetter: true,
 		relative:       true,
 		threshold:      func(t Thresholds) float64 { return t.ThroughputDrop },
-		summary:        func(s results.PhaseSummary) float64 { return s.Throughput },
-		// A second without a single success is a real zero, not a gap: keep it.
-		sample: func(b results.Bucket) (float64, bool) { return float64(b.Successes), true },
+		// A phase without a single success is a real zero, not a gap: keep it.
+		value: func(s results.PhaseSummary) (float64, bool) { return s.Throughput, true },
 	},
 	{
 		metric:         MetricSuccessRatio,
 		higherIsBetter: true,
 		threshold:      func(t Thresholds) float64 { return t.SuccessRatioDrop },
-		summary:        func(s results.PhaseSummary) float64 { return s.SuccessRatio },
-		sample: func(b results.Bucket) (float64, bool) {
-			if b.Requests <= 0 {
-				return 0, false
-			}
-			return float64(b.Successes) / float64(b.Requests), true
-		},
+		value:          func(s results.PhaseSummary) (float64, bool) { return s.SuccessRatio, s.Requests > 0 },
 	},
 }
 
-// samples returns the metric's per-second values of the buckets the phase
-// contains (results.Phase.Contains: the rule the phase's summary follows
-// too, so a row's value and its test cover the same seconds) in a variant
-// that ran durationS. Non-finite values are dropped: the U test cannot
-// rank NaN.
-func (m metricSpec) samples(buckets []results.Bucket, ph results.Phase, durationS float64) []float64 {
-	var xs []float64
-	for _, b := range buckets {
-		if !ph.Contains(b.T, durationS) {
-			continue
-		}
-		v, ok := m.sample(b)
-		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		xs = append(xs, v)
+// valueOf is the metric's value for one run's stream in a phase of a
+// variant that ran durationS: from the phase summary (the exact HdrHistogram
+// merge) when the stream has one, else the median of the per-second values
+// the phase contains (results.Phase.Contains, the rule summaries follow), so
+// that a results.json without summaries still compares.
+func (m metricSpec) valueOf(s *results.Stream, p *results.Phase, durationS float64) (v float64, ok, fromSummary bool) {
+	if sum, found := phaseSummary(s, p.Name); found {
+		v, ok = m.value(sum)
+		return v, ok && !math.IsNaN(v) && !math.IsInf(v, 0), true
 	}
-	return xs
+	var xs []float64
+	for _, b := range s.Seconds {
+		if !p.Contains(b.T, durationS) {
+			continue
+		}
+		sum := results.PhaseSummary{Requests: b.Requests, Successes: b.Successes, Throughput: float64(b.Successes), Latency: b.Latency}
+		if b.Requests > 0 {
+			sum.SuccessRatio = float64(b.Successes) / float64(b.Requests)
+		}
+		if x, ok := m.value(sum); ok && !math.IsNaN(x) && !math.IsInf(x, 0) {
+			xs = append(xs, x)
+		}
+	}
+	if len(xs) == 0 {
+		return 0, false, false
+	}
+	return median(xs), true, false
 }
 
-// median of xs; NaN when xs is empty. Used only when a stream lacks the
-// phase's summary, so the row still shows a value.
+func phaseSummary(s *results.Stream, phase string) (results.PhaseSummary, bool) {
+	for _, ps := range s.Phases {
+		if ps.Phase == phase {
+			return ps, true
+		}
+	}
+	return results.PhaseSummary{}, false
+}
+
+// median of xs; NaN when xs is empty.
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()

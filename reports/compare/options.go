@@ -8,14 +8,9 @@ import (
 // DefaultAlpha is the significance level used unless WithAlpha says otherwise.
 const DefaultAlpha = 0.05
 
-// MinSamples is the fewest per-second samples a side needs before a metric
-// gets a verdict. Below it the Mann-Whitney test cannot reach p < 0.05 in any
-// useful way (with 4 against 4 the smallest two-sided p-value is 0.029), so
-// the row says "insufficient data" instead of guessing.
-const MinSamples = 5
-
 // Thresholds are the smallest changes that count as a regression (or, in the
-// good direction, as an improvement) once the change is also significant.
+// good direction, as an improvement): a row's whole confidence interval must
+// lie beyond its threshold.
 // Relative thresholds are fractions: 0.10 is 10 %. A zero threshold makes any
 // significant change count.
 type Thresholds struct {
@@ -51,6 +46,7 @@ type config struct {
 	thresholds Thresholds
 	phases     PhaseFilter
 	correct    bool
+	paired     bool
 	baseLabel  string
 	headLabel  string
 }
@@ -88,14 +84,23 @@ func WithPhases(keep PhaseFilter) Option {
 }
 
 // WithCorrection turns the multiple-comparison correction on (the default)
-// or off. A report runs dozens of tests (variants × streams × phases ×
-// metrics); at alpha 0.05 some of them come out "significant" by chance in
-// almost every pair of identical runs. With the correction, rows are judged
-// on Benjamini-Hochberg adjusted p-values, which keeps the chance of any
-// false finding between two runs of the same code near alpha. Turn it off to
-// judge each row on its own p-value, as benchstat does.
+// or off. A report estimates dozens of rows (variants × streams × phases ×
+// metrics); with 95 % intervals a few of them would miss their true value in
+// almost every gate. With the correction the intervals are simultaneous
+// (Bonferroni: each at confidence 1 − alpha/rows), so the chance that any
+// row of the report is wrongly judged is at most alpha. Off, each interval is
+// a plain 1 − alpha interval.
 func WithCorrection(on bool) Option {
 	return func(c *config) { c.correct = on }
+}
+
+// WithPaired says that base[i] and head[i] ran side by side, at the same
+// time and under the same load (the rounds of a duet, `loadlab ab`): each row
+// is then judged on the paired ratios head[i]/base[i], in which noise shared
+// by both sides of a round cancels. Without it, the runs of the two sides
+// are taken as independent (Welch's t on the logs).
+func WithPaired(on bool) Option {
+	return func(c *config) { c.paired = on }
 }
 
 // WithLabels names the two runs in the output, e.g. commit hashes or result

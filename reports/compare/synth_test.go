@@ -16,6 +16,14 @@ type shape struct {
 	Success  float64 // success ratio
 	// Noise is the relative standard deviation of every per-second value.
 	Noise float64
+	// Phi makes the latency noise autocorrelated from second to second, an
+	// AR(1) process with this coefficient (0: independent seconds), as the
+	// seconds of a real run are.
+	Phi float64
+	// Offset shifts this whole run's latency by a relative amount: what
+	// differs between runs (where containers landed, what else the machine
+	// did) and is shared by all the seconds of one run.
+	Offset float64
 }
 
 // synthStream is one stream; During, when set, replaces the shape while the
@@ -63,12 +71,14 @@ func synth(scenario string, seed uint64, seconds int, variants ...synthVariant) 
 		}
 		for _, ss := range sv.Streams {
 			st := results.Stream{Name: ss.Name, Method: "GET", Path: "/items/{key}", Rate: "100/s"}
+			ar := 0.0 // the AR(1) state of the latency noise
 			for t := range seconds {
 				sh := ss.Shape
 				if ss.During != nil && float64(t) >= third && float64(t) < 2*third {
 					sh = *ss.During
 				}
-				st.Seconds = append(st.Seconds, synthBucket(rng, t, sh))
+				ar = sh.Phi*ar + math.Sqrt(1-sh.Phi*sh.Phi)*sh.Noise*rng.NormFloat64()
+				st.Seconds = append(st.Seconds, synthBucket(rng, t, sh, ar))
 			}
 			for _, p := range phases {
 				st.Phases = append(st.Phases, summarize(st.Seconds, p))
@@ -92,12 +102,19 @@ func jitter(rng *rand.Rand, v, noise float64) float64 {
 	return v * math.Max(0.05, 1+noise*rng.NormFloat64())
 }
 
-func synthBucket(rng *rand.Rand, t int, sh shape) results.Bucket {
+// synthBucket draws one second; ar is the latency noise of that second
+// when the shape is autocorrelated (Phi > 0).
+func synthBucket(rng *rand.Rand, t int, sh shape, ar float64) results.Bucket {
 	req := int64(math.Round(jitter(rng, sh.RPS, sh.Noise)))
 	failRatio := math.Min(1, jitter(rng, 1-sh.Success, sh.Noise))
 	ok := req - int64(math.Round(float64(req)*failRatio))
-	p50 := jitter(rng, sh.P50, sh.Noise)
-	p99 := math.Max(p50, jitter(rng, sh.P99, sh.Noise))
+	scale := 1 + sh.Offset
+	p50 := jitter(rng, sh.P50*scale, sh.Noise)
+	p99 := math.Max(p50, jitter(rng, sh.P99*scale, sh.Noise))
+	if sh.Phi > 0 {
+		p50 = sh.P50 * scale * math.Max(0.05, 1+ar)
+		p99 = math.Max(p50, sh.P99*scale*math.Max(0.05, 1+ar+0.5*sh.Noise*rng.NormFloat64()))
+	}
 	return results.Bucket{
 		T: t, Requests: req, Successes: ok,
 		Codes:   map[string]int64{"200": ok, "503": req - ok},

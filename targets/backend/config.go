@@ -59,6 +59,10 @@ type Config struct {
 	RedisTimeout time.Duration // redis_timeout: deadline of every Redis call
 	MaxBody      int64         // max_body: largest accepted PUT body in bytes
 	DBPool       int           // db_pool: Postgres connections at most, 0 = 16 (or pool_max_conns of database_url)
+	// HandlerDelay (handler_delay) is a fixed service time added to every
+	// GET of an item, 0 = off. A teaching knob: plant a known slowdown and
+	// see how large it must be before a gate can tell (make calibrate).
+	HandlerDelay time.Duration
 
 	// Settings beyond the contract's list; the defaults suit the lab.
 	StartupTimeout   time.Duration // startup_timeout: how long Start retries Postgres
@@ -116,6 +120,7 @@ func (c *Config) settings() []setting {
 		{"redis_timeout", "deadline of every Redis call", (*durationValue)(&c.RedisTimeout)},
 		{"max_body", "largest PUT body in bytes", (*int64Value)(&c.MaxBody)},
 		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
+		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
 		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
 		{"breaker_cooldown", "how often a store marked down is probed", (*durationValue)(&c.BreakerCooldown)},
@@ -208,6 +213,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backend: max_inflight=%d: must be >= 0", c.MaxInflight)
 	case c.DBPool < 0 || c.DBPool > math.MaxInt32:
 		return fmt.Errorf("backend: db_pool=%d: must be between 0 and %d", c.DBPool, math.MaxInt32)
+	case c.HandlerDelay < 0:
+		return fmt.Errorf("backend: handler_delay=%s: must be >= 0", c.HandlerDelay)
 	case c.MaxBody <= 0:
 		return fmt.Errorf("backend: max_body=%d: must be positive", c.MaxBody)
 	case c.BreakerThreshold < 0:

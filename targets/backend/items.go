@@ -46,6 +46,9 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, "starting")
 		return
 	}
+	if !s.serviceTime(r.Context()) {
+		return // the client went away
+	}
 	res, err := s.read(r.Context(), key)
 	if err != nil {
 		s.fail(w, err, false)
@@ -355,4 +358,20 @@ func (s *Server) enqueue(ctx context.Context, key string, value []byte, floor in
 		ts = append(ts, target{rkey: s.redis.lastKey(key), ttl: lastKnownTTL})
 	}
 	return s.redis.enqueue(ctx, key, value, floor, ts)
+}
+
+// serviceTime spends the configured handler_delay, the planted fixed cost of
+// a GET; it returns false when ctx ends first.
+func (s *Server) serviceTime(ctx context.Context) bool {
+	if s.cfg.HandlerDelay <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.cfg.HandlerDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -91,3 +91,19 @@ func TestItemsRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerDelay plants a fixed service time on GETs: every GET takes at
+// least that long (a timer never fires early), whatever the machine's load.
+func TestHandlerDelay(t *testing.T) {
+	const delay = 30 * time.Millisecond
+	ts := newTestServer(t, func(c *Config) { c.HandlerDelay = delay })
+	k := ts.key("slow")
+	if r := ts.put(k, "v"); r.code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.code, r.body)
+	}
+	for range 5 {
+		if r := ts.get(k); r.code != http.StatusOK || r.took < delay {
+			t.Errorf("GET with handler_delay %s: %d in %s, want 200 in at least the delay", delay, r.code, r.took)
+		}
+	}
+}

@@ -1,0 +1,246 @@
+// Command calibrate measures the regression gate itself on the machine it
+// runs on (make calibrate): how often a duet of identical sides (A/A) fails
+// — the false-alarm rate — and how often it catches a planted slowdown of
+// GET (handler_delay sized to a fraction of the measured GET p50). Every
+// count is a flag: a full calibration (20 A/A and 20 per planted size)
+// takes hours on a 2-core machine; the figures it prints, with the load
+// average, belong in docs/PERFORMANCE.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/duet"
+	"github.com/loadlab/loadlab/harness/env"
+	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/reports/compare"
+	"github.com/loadlab/loadlab/reports/results"
+	"github.com/loadlab/loadlab/scenarios"
+)
+
+// gate is the outcome of one duet gate.
+type gate struct {
+	Kind      string        `json:"kind"` // "A/A" or "+10%" etc.
+	Delay     time.Duration `json:"delay_ns,omitempty"`
+	Verdict   string        `json:"verdict"`
+	Failed    bool          `json:"failed"` // the gate would fail the build (exit 1)
+	GetP50    []string      `json:"get_p50_rows"`
+	Took      time.Duration `json:"took_ns"`
+	LoadStart string        `json:"loadavg_start"`
+	LoadEnd   string        `json:"loadavg_end"`
+	Err       string        `json:"error,omitempty"`
+	baseP50   float64       // median whole-run GET p50 of the base side, ms
+}
+
+func main() {
+	var (
+		name    = flag.String("scenario", "partition", "scenario of the gate (quick mode)")
+		aa      = flag.Int("aa", 20, "A/A gates (the same image on both sides)")
+		planted = flag.Int("planted", 20, "gates per planted slowdown")
+		sizes   = flag.String("sizes", "0.10,0.30", "planted slowdowns of the GET p50, as fractions")
+		rounds  = flag.Int("rounds", duet.DefaultRounds, "rounds per gate")
+		getP50  = flag.Float64("get-p50", 0, "GET p50 in ms to size the slowdowns by (default: measured by the A/A gates, or one extra gate)")
+		out     = flag.String("out", "results/calibrate", "directory for calibrate.json")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := run(ctx, log, *name, *aa, *planted, *sizes, *rounds, *getP50, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "calibrate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, sizeList string, rounds int, p50 float64, out string) error {
+	var fractions []float64
+	for _, f := range strings.Split(sizeList, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(v > 0) {
+			return fmt.Errorf("-sizes: %q is not a positive fraction", f)
+		}
+		fractions = append(fractions, v)
+	}
+	sc, err := scenarios.Lookup(name)
+	if err != nil {
+		return err
+	}
+	sc = sc.Quick()
+	env.Prepare()
+	imgs := images.FromEnv(images.Default)
+	if _, err := images.Ensure(ctx, imgs); err != nil {
+		return err
+	}
+	same := duet.Side{Spec: imgs.Backend, Image: imgs.Backend}
+	var gates []gate
+	report := func(g gate) {
+		gates = append(gates, g)
+		fmt.Fprintf(os.Stderr, "%-5s gate %2d: %-22s fails=%-5v took %-6s load %s → %s  GET p50 rows: %s %s\n",
+			g.Kind, len(gates), g.Verdict, g.Failed, g.Took.Round(time.Second), g.LoadStart, g.LoadEnd, strings.Join(g.GetP50, "; "), g.Err)
+	}
+	for range aa {
+		if ctx.Err() != nil {
+			break
+		}
+		report(runGate(ctx, log, sc, "A/A", same, same, rounds))
+	}
+	if p50 == 0 {
+		var ms []float64
+		for _, g := range gates {
+			if !math.IsNaN(g.baseP50) && g.baseP50 > 0 {
+				ms = append(ms, g.baseP50)
+			}
+		}
+		if len(ms) == 0 && planted > 0 {
+			g := runGate(ctx, log, sc, "A/A", same, same, rounds)
+			report(g)
+			ms = append(ms, g.baseP50)
+		}
+		p50 = median(ms)
+	}
+	if len(fractions) > 0 && planted > 0 && !(p50 > 0) {
+		summarize(os.Stdout, out, sc.Name, rounds, p50, gates)
+		return fmt.Errorf("no gate measured the GET p50 to size the slowdowns by: pass -get-p50")
+	}
+	for _, f := range fractions {
+		delay := time.Duration(f * p50 * float64(time.Millisecond)).Round(time.Microsecond)
+		head := duet.Side{Spec: "handler_delay=" + delay.String(), Image: imgs.Backend, Settings: map[string]string{"handler_delay": delay.String()}}
+		for range planted {
+			if ctx.Err() != nil {
+				break
+			}
+			g := runGate(ctx, log, sc, fmt.Sprintf("+%g%%", 100*f), same, head, rounds)
+			g.Delay = delay
+			report(g)
+		}
+	}
+	return summarize(os.Stdout, out, sc.Name, rounds, p50, gates)
+}
+
+// runGate runs one quick duet gate and judges it as `loadlab ab` does.
+func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind string, base, head duet.Side, rounds int) gate {
+	g := gate{Kind: kind, LoadStart: loadavg(), baseP50: math.NaN()}
+	start := time.Now()
+	o, err := duet.Run(ctx, sc, base, head, duet.WithRounds(rounds), duet.WithLogger(log), duet.WithQuick(true))
+	g.Took, g.LoadEnd = time.Since(start), loadavg()
+	if err != nil {
+		g.Err, g.Verdict = err.Error(), "error"
+		return g
+	}
+	rep, err := compare.CompareRuns(o.Base, o.Head, compare.WithPaired(true))
+	if err != nil {
+		g.Err, g.Verdict = err.Error(), "error"
+		return g
+	}
+	g.Verdict, g.Failed = string(rep.Verdict), rep.Regressed()
+	var p50s []float64
+	for _, row := range rep.Rows {
+		if row.Metric == compare.MetricP50 && row.Phase == "whole" && isGet(o.Base[0], row.Variant, row.Stream) {
+			g.GetP50 = append(g.GetP50, fmt.Sprintf("%s/%s ×%.3f [%.3f, %.3f] %s", row.Variant, row.Stream, row.Est, row.Lo, row.Hi, row.Change))
+			p50s = append(p50s, row.Base)
+		}
+	}
+	g.baseP50 = median(p50s)
+	return g
+}
+
+// isGet reports whether the stream of that variant sends GETs.
+func isGet(r *results.Results, variant, stream string) bool {
+	if v := r.Variant(variant); v != nil {
+		for _, s := range v.Streams {
+			if s.Name == stream {
+				return s.Method == "GET"
+			}
+		}
+	}
+	return false
+}
+
+func summarize(w io.Writer, out, scenario string, rounds int, p50 float64, gates []gate) error {
+	kinds := []string{}
+	for _, g := range gates {
+		if !slices.Contains(kinds, g.Kind) {
+			kinds = append(kinds, g.Kind)
+		}
+	}
+	fmt.Fprintf(w, "calibration of the %s quick gate, %d rounds per gate, GET p50 %.2f ms (planted delays sized from it)\n\n", scenario, rounds, p50)
+	fmt.Fprintln(w, "| gates | planted | failed the gate | errors | median time per gate | load average (1 min) range |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|")
+	for _, k := range kinds {
+		var n, failed, errs int
+		var took []float64
+		var loads []float64
+		var delay time.Duration
+		for _, g := range gates {
+			if g.Kind != k {
+				continue
+			}
+			n++
+			delay = g.Delay
+			for _, l := range []string{g.LoadStart, g.LoadEnd} {
+				if v, err := strconv.ParseFloat(l, 64); err == nil {
+					loads = append(loads, v)
+				}
+			}
+			if g.Err != "" {
+				errs++
+				continue
+			}
+			if g.Failed {
+				failed++
+			}
+			took = append(took, g.Took.Seconds())
+		}
+		planted := "none (A/A)"
+		if delay > 0 {
+			planted = "handler_delay=" + delay.String()
+		}
+		fmt.Fprintf(w, "| %s ×%d | %s | %d of %d | %d | %.0f s | %.1f–%.1f |\n", k, n, planted, failed, n-errs, errs, median(took), slices.Min(append(loads, math.Inf(1))), slices.Max(append(loads, math.Inf(-1))))
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(gates, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(out, "calibrate-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+	fmt.Fprintf(w, "\nevery gate: %s\n", path)
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// loadavg is the 1-minute load average, "?" when unknown.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}

@@ -1,0 +1,93 @@
+package duet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/loadlab/loadlab/harness/duet"
+	"github.com/loadlab/loadlab/harness/labtest"
+	"github.com/loadlab/loadlab/reports/compare"
+	"github.com/loadlab/loadlab/reports/results"
+	"github.com/loadlab/loadlab/scenarios"
+)
+
+// gateScenario is a small duet: GETs of seeded keys with a short Postgres
+// latency fault in the middle, one variant.
+const gateScenario = `
+name: duet-test
+description: GETs with a short Postgres latency fault, for the duet's own test.
+duration: 4s
+settle: 1s
+seed: 7
+load:
+  - {name: reads, request: "GET /items/{key}", rate: 80/s, keys: {count: 50}}
+faults:
+  - {name: db-slow, link: backend->postgres, at: 1s, for: 2s, toxic: {type: latency, latency: 2}}
+variants:
+  - {name: plain, backend: {cache: none}}
+`
+
+// TestDuet runs two real duets of three rounds: A/A, which the comparison
+// must not call a regression (the null case), and one whose head plants
+// handler_delay=5ms on every GET, which it must (the planted case). It also
+// checks the duet's mechanics: both sides of every round started together,
+// the slots alternated, the fault ran in every round of both sides (so the
+// reset between rounds left the environment usable).
+func TestDuet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two duets against the real lab")
+	}
+	set := labtest.Images(t)
+	sc, err := scenarios.Parse("duet-test.yaml", []byte(gateScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := duet.Side{Spec: "same", Image: set.Backend}
+	slow := duet.Side{Spec: "handler_delay=5ms", Image: set.Backend, Settings: map[string]string{"handler_delay": "5ms"}}
+	for _, tc := range []struct {
+		name       string
+		head       duet.Side
+		regression bool
+	}{{"A/A", same, false}, {"planted", slow, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+			defer cancel()
+			o, err := duet.Run(ctx, sc, same, tc.head, duet.WithRounds(3), duet.WithImages(set))
+			if err != nil {
+				t.Fatalf("duet: %v", err)
+			}
+			for i, r := range o.Rounds {
+				if want := []string{"base", "head"}[i%2]; r.First != want {
+					t.Errorf("round %d: %s first, want %s (slots alternate)", r.N, r.First, want)
+				}
+				if skew := r.SkewMs["plain"]; skew < -250 || skew > 250 {
+					t.Errorf("round %d: the sides' load started %.1f ms apart, want together", r.N, skew)
+				}
+				for side, res := range map[string]*results.Results{"base": o.Base[i], "head": o.Head[i]} {
+					v := res.Variant("plain")
+					if res.Status != results.StatusOK || v == nil || len(v.Faults) != 1 || v.Faults[0].ActiveFromS < 0 {
+						t.Fatalf("round %d %s: status %s (%s), variant %+v: want ok with its fault applied", r.N, side, res.Status, res.Reason, v)
+					}
+				}
+			}
+			rep, err := compare.CompareRuns(o.Base, o.Head, compare.WithPaired(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p50 compare.Row
+			for _, row := range rep.Rows {
+				if row.Stream == "reads" && row.Phase == "whole" && row.Metric == compare.MetricP50 {
+					p50 = row
+				}
+			}
+			t.Logf("%s: %s; reads whole p50 ×%.3f [%.3f, %.3f] %s", tc.name, rep.Summary(), p50.Est, p50.Lo, p50.Hi, p50.Change)
+			if rep.Regressed() != tc.regression {
+				t.Errorf("%s: regressed %v, want %v: %s", tc.name, rep.Regressed(), tc.regression, rep.Summary())
+			}
+			if tc.regression && p50.Change != compare.ChangeRegression {
+				t.Errorf("planted 5ms on every GET: reads p50 row %+v, want a regression", p50)
+			}
+		})
+	}
+}

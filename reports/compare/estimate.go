@@ -1,0 +1,95 @@
+package compare
+
+import (
+	"math"
+
+	"github.com/aclements/go-moremath/stats"
+)
+
+// MinRuns is the fewest runs a side (or rounds, for paired runs) a row needs
+// before it is judged. The interval is a Student t interval over runs: with
+// one run a side there is no estimate of run-to-run noise at all, and with
+// two the single degree of freedom leaves a Bonferroni-corrected quantile in
+// the hundreds, an interval no real change can clear. Three is the floor at
+// which a large, consistent change can reach significance after correction.
+const MinRuns = 3
+
+// sample is one row's per-run values: paired (base[i] and head[i] ran side
+// by side in round i, so noise of that round hit both) or two independent
+// groups of runs.
+type sample struct {
+	base, head []float64
+	paired     bool
+}
+
+// estimate is the change of one row on the scale it is judged on: the log of
+// the ratio head/base for relative metrics, the difference head − base for
+// absolute ones, with its standard error and degrees of freedom.
+type estimate struct {
+	mean, se, df float64
+}
+
+// estimateOf returns the row's estimate; ok is false when the values cannot
+// give one (fewer than MinRuns, or a non-positive value under a log).
+func estimateOf(s sample, logScale bool) (estimate, bool) {
+	tr := func(v float64) float64 { return v }
+	if logScale {
+		tr = math.Log
+	}
+	if s.paired {
+		d := make([]float64, len(s.base))
+		for i := range d {
+			d[i] = tr(s.head[i]) - tr(s.base[i])
+		}
+		if len(d) < MinRuns {
+			return estimate{}, false
+		}
+		m, v := meanVar(d)
+		return estimate{mean: m, se: math.Sqrt(v / float64(len(d))), df: float64(len(d) - 1)}, true
+	}
+	if len(s.base) < MinRuns || len(s.head) < MinRuns {
+		return estimate{}, false
+	}
+	b, h := apply(s.base, tr), apply(s.head, tr)
+	mb, vb := meanVar(b)
+	mh, vh := meanVar(h)
+	nb, nh := float64(len(b)), float64(len(h))
+	qb, qh := vb/nb, vh/nh
+	e := estimate{mean: mh - mb, se: math.Sqrt(qb + qh), df: nb + nh - 2}
+	if qb+qh > 0 {
+		// Welch–Satterthwaite: the runs of the two sides need not be equally noisy.
+		e.df = (qb + qh) * (qb + qh) / (qb*qb/(nb-1) + qh*qh/(nh-1))
+	}
+	return e, true
+}
+
+// interval returns the two-sided interval of e at confidence 1 − level.
+func (e estimate) interval(level float64) (lo, hi float64) {
+	if e.se == 0 {
+		return e.mean, e.mean
+	}
+	t := stats.InvCDF(stats.TDist{V: e.df})(1 - level/2)
+	return e.mean - t*e.se, e.mean + t*e.se
+}
+
+func meanVar(xs []float64) (mean, variance float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	for _, x := range xs {
+		variance += (x - mean) * (x - mean)
+	}
+	return mean, variance / float64(len(xs)-1)
+}
+
+func apply(xs []float64, f func(float64) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -225,9 +226,47 @@ func (x *index) resolve(ops []Op, v Value, key uint32, completeNs int64) (wc int
 
 func analyse(ops []Op, final Final, cfg *checkConfig) (results.History, []Anomaly) {
 	var h results.History
-	h.Operations = int64(len(ops))
 	h.Incomplete = cfg.incomplete
 	x := &index{seeded: cfg.seeded}
+	keys, okOps := tally(ops, &h, x)
+	groups, starts := groupByKey(ops, okOps, keys.max)
+
+	var out []Anomaly
+	add := func(a Anomaly) {
+		out = append(out, a)
+		switch a.Kind {
+		case KindStaleRead:
+			h.StaleReads++
+		case KindImpossibleRead:
+			h.ImpossibleReads++
+		case KindLostWrite:
+			h.LostWrites++
+		case KindVersionRegression:
+			h.VersionRegressions++
+		case KindUnconverged:
+			h.UnconvergedKeys++
+		}
+	}
+	var s sweep
+	for g := 0; g+1 < len(starts); g++ {
+		group := groups[starts[g]:starts[g+1]]
+		if len(group) == 0 {
+			continue
+		}
+		key := ops[group[0]].Key
+		s.key(ops, x, cfg, key, group, add)
+		finalAnomalies(ops, x, final, key, group, add)
+	}
+	if h.OKReads > 0 {
+		h.StaleRatio = float64(h.StaleReads) / float64(h.OKReads)
+	}
+	return h, out
+}
+
+// tally counts the operations into h, indexes every write's value in x, and
+// returns the keys touched and how many ops completed ok.
+func tally(ops []Op, h *results.History, x *index) (*keySet, int) {
+	h.Operations = int64(len(ops))
 	keys := newKeySet()
 	okOps := 0
 	for i := range ops {
@@ -253,83 +292,62 @@ func analyse(ops []Op, final Final, cfg *checkConfig) (results.History, []Anomal
 		}
 	}
 	h.Keys = keys.len()
-	groups, starts := groupByKey(ops, okOps, keys.max)
+	return keys, okOps
+}
 
-	var out []Anomaly
-	add := func(a Anomaly) {
-		out = append(out, a)
-		switch a.Kind {
-		case KindStaleRead:
-			h.StaleReads++
-		case KindImpossibleRead:
-			h.ImpossibleReads++
-		case KindLostWrite:
-			h.LostWrites++
-		case KindVersionRegression:
-			h.VersionRegressions++
-		case KindUnconverged:
-			h.UnconvergedKeys++
-		}
+// sweep holds the buffers of the per-key sweep, reused from key to key.
+type sweep struct{ byInvoke, dones []stamp }
+
+// key judges the ok ops of one key (group) in real-time order: version
+// regressions, impossible reads and stale reads. group is reordered by
+// invocation.
+func (s *sweep) key(ops []Op, x *index, cfg *checkConfig, key uint32, group []int32, add func(Anomaly)) {
+	// By invocation (the load's ops arrive almost in that order), and a
+	// copy by completion for the sweep.
+	s.byInvoke, s.dones = s.byInvoke[:0], s.dones[:0]
+	for _, i := range group {
+		s.byInvoke = append(s.byInvoke, stamp{ops[i].InvokeNs, i})
+		s.dones = append(s.dones, stamp{ops[i].CompleteNs, i})
 	}
-	var byInvoke, dones []stamp
-	for g := 0; g+1 < len(starts); g++ {
-		group := groups[starts[g]:starts[g+1]]
-		if len(group) == 0 {
+	sortStamps(s.byInvoke)
+	sortStamps(s.dones)
+	for j := range s.byInvoke {
+		group[j] = s.byInvoke[j].i
+	}
+
+	// Before each op's invocation, take in the ops that completed strictly
+	// before it.
+	latestInvoke, latestW := int64(math.MinInt64), NoOp // latest-invoked acked write completed so far
+	if key < cfg.seeded {
+		latestInvoke, latestW = seedInvokeNs, SeedOp
+	}
+	topV, topVOp := NoVersion, NoOp // highest version hint completed so far
+	j := 0
+	for _, i := range group {
+		op := &ops[i]
+		for ; j < len(s.dones) && s.dones[j].t < op.InvokeNs; j++ {
+			d := &ops[s.dones[j].i]
+			if d.Write && d.InvokeNs > latestInvoke {
+				latestInvoke, latestW = d.InvokeNs, s.dones[j].i
+			}
+			if d.Version > topV {
+				topV, topVOp = d.Version, s.dones[j].i
+			}
+		}
+		if op.Version != NoVersion && op.Version < topV {
+			add(Anomaly{Kind: KindVersionRegression, Key: key, Op: i, Value: op.Value, Wrote: NoOp, Witness: topVOp})
+		}
+		if op.Write {
 			continue
 		}
-		key := ops[group[0]].Key
-		// By invocation (the load's ops arrive almost in that order), and a
-		// copy by completion for the sweep.
-		byInvoke, dones = byInvoke[:0], dones[:0]
-		for _, i := range group {
-			byInvoke = append(byInvoke, stamp{ops[i].InvokeNs, i})
-			dones = append(dones, stamp{ops[i].CompleteNs, i})
+		wc, wrote, reason := x.resolve(ops, op.Value, key, op.CompleteNs)
+		switch {
+		case reason != "":
+			add(Anomaly{Kind: KindImpossibleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: NoOp, Reason: reason})
+		case latestInvoke > wc:
+			add(Anomaly{Kind: KindStaleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: latestW})
 		}
-		sortStamps(byInvoke)
-		sortStamps(dones)
-		for j := range byInvoke {
-			group[j] = byInvoke[j].i
-		}
-
-		// The sweep: before each op's invocation, take in the ops that
-		// completed strictly before it.
-		latestInvoke, latestW := int64(math.MinInt64), NoOp // latest-invoked acked write completed so far
-		if key < cfg.seeded {
-			latestInvoke, latestW = seedInvokeNs, SeedOp
-		}
-		topV, topVOp := NoVersion, NoOp // highest version hint completed so far
-		j := 0
-		for _, i := range group {
-			op := &ops[i]
-			for ; j < len(dones) && dones[j].t < op.InvokeNs; j++ {
-				d := &ops[dones[j].i]
-				if d.Write && d.InvokeNs > latestInvoke {
-					latestInvoke, latestW = d.InvokeNs, dones[j].i
-				}
-				if d.Version > topV {
-					topV, topVOp = d.Version, dones[j].i
-				}
-			}
-			if op.Version != NoVersion && op.Version < topV {
-				add(Anomaly{Kind: KindVersionRegression, Key: key, Op: i, Value: op.Value, Wrote: NoOp, Witness: topVOp})
-			}
-			if op.Write {
-				continue
-			}
-			wc, wrote, reason := x.resolve(ops, op.Value, key, op.CompleteNs)
-			switch {
-			case reason != "":
-				add(Anomaly{Kind: KindImpossibleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: NoOp, Reason: reason})
-			case latestInvoke > wc:
-				add(Anomaly{Kind: KindStaleRead, Key: key, Op: i, Value: op.Value, Wrote: wrote, Witness: latestW})
-			}
-		}
-		finalAnomalies(ops, x, final, key, group, add)
 	}
-	if h.OKReads > 0 {
-		h.StaleRatio = float64(h.StaleReads) / float64(h.OKReads)
-	}
-	return h, out
 }
 
 // finalAnomalies judges one key's final state against its acknowledged
@@ -439,10 +457,10 @@ func sortStamps(s []stamp) {
 		s[j] = v
 		if moves += i - j; moves > 8*len(s)+64 {
 			slices.SortFunc(s, func(a, b stamp) int {
-				if c := compareInt(a.t, b.t); c != 0 {
+				if c := cmp.Compare(a.t, b.t); c != 0 {
 					return c
 				}
-				return compareInt(int64(a.i), int64(b.i))
+				return cmp.Compare(int64(a.i), int64(b.i))
 			})
 			return
 		}

@@ -111,25 +111,15 @@ func (x *examples) sorted() []int32 {
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		if x.times[a] != x.times[b] {
-			return compareInt(x.times[a], x.times[b])
+			return cmp.Compare(x.times[a], x.times[b])
 		}
-		return compareInt(int64(x.kept[a]), int64(x.kept[b]))
+		return cmp.Compare(int64(x.kept[a]), int64(x.kept[b]))
 	})
 	out := make([]int32, len(order))
 	for i, j := range order {
 		out[i] = x.kept[j]
 	}
 	return out
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }
@@ -279,7 +269,7 @@ func timeline(ops []Op, a *Anomaly) results.KeyTimeline {
 	if len(near) > timelineOps {
 		// Keep the ops closest to the anomaly, and its evidence.
 		slices.SortFunc(near, func(x, y int32) int {
-			return compareInt(abs(ops[x].InvokeNs-at), abs(ops[y].InvokeNs-at))
+			return cmp.Compare(abs(ops[x].InvokeNs-at), abs(ops[y].InvokeNs-at))
 		})
 		near = near[:timelineOps]
 		for _, must := range []int32{a.Op, a.Wrote, a.Witness} {
@@ -288,7 +278,7 @@ func timeline(ops []Op, a *Anomaly) results.KeyTimeline {
 			}
 		}
 	}
-	slices.SortFunc(near, func(x, y int32) int { return compareInt(ops[x].InvokeNs, ops[y].InvokeNs) })
+	slices.SortFunc(near, func(x, y int32) int { return cmp.Compare(ops[x].InvokeNs, ops[y].InvokeNs) })
 	tl := results.KeyTimeline{Key: KeyName(a.Key), Kind: a.Kind, FromS: seconds(from), ToS: seconds(to)}
 	lanes := Lanes(ops, near, false)
 	for j, i := range near {

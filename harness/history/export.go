@@ -2,6 +2,7 @@ package history
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -31,7 +32,7 @@ func WriteJSONL(w io.Writer, ops []Op, streams []string) error {
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortStableFunc(order, func(a, b int32) int { return compareInt(ops[a].InvokeNs, ops[b].InvokeNs) })
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(ops[a].InvokeNs, ops[b].InvokeNs) })
 	procs := Lanes(ops, order, true)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var b []byte

@@ -7,7 +7,10 @@
 // X-Source) is kept as a hint and cross-checked.
 package history
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // Outcome of one operation, as Jepsen classifies it.
 type Outcome uint8
@@ -80,17 +83,4 @@ type Op struct {
 }
 
 // KeyName is the item key of a key index, as the load generator sends it.
-func KeyName(i uint32) string { return "k" + itoa(i) }
-
-func itoa(u uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			return string(b[i:])
-		}
-	}
-}
+func KeyName(i uint32) string { return "k" + strconv.FormatUint(uint64(i), 10) }

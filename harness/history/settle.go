@@ -79,41 +79,8 @@ func Settle(ctx context.Context, rd Reader, ops []Op, opts ...SettleOption) Sett
 			seen[k] = st
 		}
 	}
-	// Poll the keys still behind; when none is, confirm with a read of
-	// every key: a target's API need not be monotonic while it drains (a
-	// read served from a side copy may show a queued write the store has
-	// not applied yet), so only a full read that finds every key settled
-	// ends the wait, and it is the final state.
-	pending := slices.Clone(keys)
-	var lastErr error
-	var states map[uint32]State
-	ticker := time.NewTicker(cfg.poll)
-	defer ticker.Stop()
-poll:
-	for {
-		var err error
-		states, err = rd.Read(ctx, pending)
-		lastErr = err
-		note(states)
-		full := len(pending) == len(keys)
-		pending = slices.DeleteFunc(pending, func(k uint32) bool {
-			st, ok := states[k]
-			return ok && exp.settled(ops, k, st)
-		})
-		switch {
-		case len(pending) == 0 && full:
-			s.Converged = true
-			break poll
-		case len(pending) == 0:
-			pending = slices.Clone(keys)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			break poll
-		case <-ticker.C:
-		}
-	}
+	states, converged, lastErr := pollSettled(ctx, rd, ops, exp, keys, cfg.poll, note)
+	s.Converged = converged
 	s.Took = time.Since(start)
 
 	var ferr error
@@ -198,6 +165,39 @@ func WaitHolds(ctx context.Context, rd Reader, want map[uint32]Value, poll time.
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("history: %d of %d keys do not hold their value: %w", len(pending), len(want), errors.Join(ctx.Err(), err))
+		case <-ticker.C:
+		}
+	}
+}
+
+// pollSettled polls the keys still behind until none is, then confirms
+// with a read of every key: a target's API need not be monotonic while it
+// drains (a read served from a side copy may show a queued write the store
+// has not applied yet), so only a full read that finds every key settled
+// ends the wait, and it is the final state. It returns the last states read,
+// whether they settled, and the last read error; ctx bounds the wait.
+func pollSettled(ctx context.Context, rd Reader, ops []Op, exp expected, keys []uint32, poll time.Duration, note func(map[uint32]State)) (map[uint32]State, bool, error) {
+	pending := slices.Clone(keys)
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	for {
+		states, err := rd.Read(ctx, pending)
+		note(states)
+		full := len(pending) == len(keys)
+		pending = slices.DeleteFunc(pending, func(k uint32) bool {
+			st, ok := states[k]
+			return ok && exp.settled(ops, k, st)
+		})
+		switch {
+		case len(pending) == 0 && full:
+			return states, true, err
+		case len(pending) == 0:
+			pending = slices.Clone(keys)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return states, false, err
 		case <-ticker.C:
 		}
 	}

@@ -3,14 +3,12 @@ package harness
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/load"
+	"github.com/loadlab/loadlab/harness/statusline"
 	"github.com/loadlab/loadlab/scenarios"
-	"golang.org/x/term"
 )
 
 // progress prints one status line per second while a variant's load runs:
@@ -18,52 +16,28 @@ import (
 // terminal the line is redrawn in place; elsewhere (CI logs) a line is
 // printed every five seconds.
 type progress struct {
-	w        io.Writer
-	tty      bool
-	sc       *scenarios.Scenario
-	variant  string
-	label    string
-	mu       sync.Mutex
-	lastLine time.Time
-	drawn    bool
+	line    *statusline.Line
+	sc      *scenarios.Scenario
+	variant string
+	label   string
 }
 
 func newProgress(w io.Writer, sc *scenarios.Scenario, variant, label string) *progress {
-	p := &progress{w: w, sc: sc, variant: variant, label: label}
-	if f, ok := w.(*os.File); ok {
-		p.tty = term.IsTerminal(int(f.Fd()))
-	}
-	return p
+	return &progress{line: statusline.New(w, 5*time.Second), sc: sc, variant: variant, label: label}
 }
 
 func (p *progress) update(pr load.Progress) {
-	if p == nil || p.w == nil {
+	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	line := fmt.Sprintf("[%s %s] %-26s %5.1fs/%s  %6.0f req/s  sent %d  errors %d  late %d",
+	p.line.Show(fmt.Sprintf("[%s %s] %-26s %5.1fs/%s  %6.0f req/s  sent %d  errors %d  late %d",
 		p.label, p.variant, phaseAt(p.sc, pr.Elapsed), pr.Elapsed.Seconds(), p.sc.Duration,
-		pr.CurrentRate, pr.Sent, pr.Errors, pr.LateSends)
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.drawn = true
-		return
-	}
-	if time.Since(p.lastLine) >= 5*time.Second {
-		fmt.Fprintln(p.w, line)
-		p.lastLine = time.Now()
-	}
+		pr.CurrentRate, pr.Sent, pr.Errors, pr.LateSends), false)
 }
 
 func (p *progress) done() {
-	if p == nil || p.w == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintln(p.w)
+	if p != nil {
+		p.line.Done()
 	}
 }
 

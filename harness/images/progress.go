@@ -3,13 +3,12 @@ package images
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/term"
+	"github.com/loadlab/loadlab/harness/statusline"
 )
 
 // expectedDebs is how many packages debootstrap fetches for the recipe
@@ -27,24 +26,17 @@ const expectedDebs = 150
 // turns into periodic plain lines in a CI log, which is half of the job,
 // and a single line needs no multi-bar machinery.
 type baseProgress struct {
-	w       io.Writer
-	tty     bool
-	every   time.Duration
+	line    *statusline.Line
 	mu      sync.Mutex
 	stage   string
 	seen    map[string]bool
 	total   int
-	last    time.Time
-	drawn   bool
 	started time.Time
 }
 
 func newBaseProgress(w io.Writer, debCache string) *baseProgress {
-	p := &baseProgress{w: w, every: 10 * time.Second, seen: map[string]bool{}, stage: "resolving packages",
+	p := &baseProgress{line: statusline.New(w, 10*time.Second), seen: map[string]bool{}, stage: "resolving packages",
 		total: expectedDebs, started: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		p.tty = term.IsTerminal(int(f.Fd()))
-	}
 	if debs, _ := filepath.Glob(filepath.Join(debCache, "*.deb")); len(debs) > 0 {
 		p.total = len(debs) // a previous build's packages: the exact count
 	}
@@ -77,9 +69,6 @@ func (p *baseProgress) setStage(stage string) {
 }
 
 func (p *baseProgress) update(stage, pkg string) {
-	if p.w == nil {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	changed := stage != p.stage
@@ -89,29 +78,19 @@ func (p *baseProgress) update(stage, pkg string) {
 	}
 	n, total := len(p.seen), max(p.total, len(p.seen))
 	elapsed := time.Since(p.started).Round(time.Second)
-	if p.tty {
+	if p.line.Terminal() {
 		const width = 24
 		fill := width * n / total
-		fmt.Fprintf(p.w, "\r\033[K  debian base [%s%s] %d/%d packages  %s  %s",
-			strings.Repeat("#", fill), strings.Repeat("-", width-fill), n, total, p.stage, elapsed)
-		p.drawn = true
+		p.line.Show(fmt.Sprintf("  debian base [%s%s] %d/%d packages  %s  %s",
+			strings.Repeat("#", fill), strings.Repeat("-", width-fill), n, total, p.stage, elapsed), changed)
 		return
 	}
-	if changed || time.Since(p.last) >= p.every {
-		fmt.Fprintf(p.w, "  debian base: %d/%d packages, %s (%s)\n", n, total, p.stage, elapsed)
-		p.last = time.Now()
-	}
+	p.line.Show(fmt.Sprintf("  debian base: %d/%d packages, %s (%s)", n, total, p.stage, elapsed), changed)
 }
 
 // done ends the line on a terminal.
 func (p *baseProgress) done() {
-	if p == nil || p.w == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
+	if p != nil {
+		p.line.Done()
 	}
 }

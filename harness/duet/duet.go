@@ -5,10 +5,12 @@
 // times, started together on one T0 — and the same fault schedule at the
 // same moments, so that whatever the machine does during a round hits both
 // alike. Rounds repeat with the sides' slots swapped; the environments are
-// reset between rounds, not recreated.
+// reset between rounds (env.Reconfigure: stores emptied, links healed, the
+// slot's backend replaced by the other side's), not recreated.
 //
-//	for each variant: env.Up(base) ∥ env.Up(head)
-//	  for each round: reset both ─▶ harness.RunVariant(base) ∥ harness.RunVariant(head), one start barrier
+//	env.Up(slot 0: base) ; env.Up(slot 1: head)                    once (per variant with environment: fresh)
+//	for each variant, each round: env.Reconfigure both slots (sides swapped every round)
+//	  ─▶ harness.RunVariant(base) ∥ harness.RunVariant(head), one start barrier
 //	─▶ per round and side, a results.Results (the caller writes them and compares them paired by round)
 package duet
 
@@ -90,9 +92,17 @@ type Outcome struct {
 // Round records how one round ran.
 type Round struct {
 	N int `json:"round"` // 1-based
-	// First is the side launched first in this round ("base" or "head"):
-	// the slots alternate between rounds so that neither side always
-	// starts first.
+	// BaseSlot is the environment (0 or 1) the base side ran in; head ran
+	// in the other. The sides swap slots every round, so that neither
+	// always runs in the environment that started first.
+	BaseSlot int `json:"base_slot"`
+	// BaseEnv and HeadEnv are the run ids of the environments each side
+	// ran in (of the last variant, for a scenario with environment: fresh).
+	BaseEnv string `json:"base_env"`
+	HeadEnv string `json:"head_env"`
+	// First is the side launched (and seeded) first in this round ("base"
+	// or "head"); it alternates every two rounds, so that four rounds hold
+	// every pairing of slot and order.
 	First string `json:"first"`
 	// SkewMs is, per variant, how far apart the two sides' load T0s were
 	// (head − base), in milliseconds.
@@ -115,21 +125,10 @@ func Run(ctx context.Context, sc *scenarios.Scenario, base, head Side, opts ...O
 	for i := range d.rounds {
 		out.Base = append(out.Base, newResults(template))
 		out.Head = append(out.Head, newResults(template))
-		first := "base"
-		if i%2 == 1 {
-			first = "head"
-		}
-		out.Rounds = append(out.Rounds, Round{N: i + 1, First: first, SkewMs: map[string]float64{}})
+		baseSlot, first := plan(i)
+		out.Rounds = append(out.Rounds, Round{N: i + 1, BaseSlot: baseSlot, First: sideName(first), SkewMs: map[string]float64{}})
 	}
-	var runErr error
-	for _, v := range sc.Variants {
-		if ctx.Err() != nil {
-			break
-		}
-		if runErr = d.variant(ctx, sc, v, [2]Side{base, head}, out); runErr != nil {
-			break
-		}
-	}
+	runErr := d.variants(ctx, sc, [2]Side{base, head}, out)
 	for _, res := range append(slices.Clone(out.Base), out.Head...) {
 		// Checks compare variants and phases: each round's results of a
 		// side are judged whole, as harness.Run judges a run.
@@ -148,66 +147,132 @@ func Run(ctx context.Context, sc *scenarios.Scenario, base, head Side, opts ...O
 	return out, runErr
 }
 
-// variant brings both sides' environments up for v, runs every round in
-// them and tears them down.
-func (d *duet) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side, out *Outcome) (err error) {
-	// One environment after the other: two starting at once on a busy
-	// 2-core machine made the container daemon miss its deadlines.
-	var envs [2]*env.Env
-	var upErr error
+// variants runs every variant's rounds in two slots: brought up once for
+// the duet, or once per variant for a scenario with environment: fresh.
+func (d *duet) variants(ctx context.Context, sc *scenarios.Scenario, sides [2]Side, out *Outcome) (err error) {
+	var envs slots
+	defer func() { err = errors.Join(err, envs.down(ctx)) }()
+	for i, v := range sc.Variants {
+		if ctx.Err() != nil {
+			return nil // Run reports the interruption
+		}
+		fresh := i == 0 || sc.FreshEnv
+		if fresh {
+			if err := envs.down(ctx); err != nil {
+				return err
+			}
+			if envs, err = d.up(ctx, sc, v, sides); err != nil {
+				return err
+			}
+		}
+		if err := d.variant(ctx, sc, v, sides, envs, fresh, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// slots are the duet's two environments. Both are up for the whole duet
+// (or, for a scenario with environment: fresh, for one variant); before
+// every round but the first each is reconfigured (env.Reconfigure: stores
+// emptied, links healed, a new backend) with the side it hosts that round.
+type slots [2]*env.Env
+
+// up brings both slots up for variant v: base in slot 0, head in slot 1,
+// one after the other (two starting at once on a busy 2-core machine made
+// the container daemon miss its deadlines).
+func (d *duet) up(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side) (slots, error) {
+	var envs slots
 	for i, s := range sides {
-		envs[i], upErr = env.Up(ctx, env.Config{
+		e, err := env.Up(ctx, env.Config{
 			Images: d.images.With(images.Backend, s.Image), BackendEnv: backendEnv(sc, v, s),
 			BackendPort: sc.Target.Port, Limits: d.limits, Logger: d.log,
 			// The first environment keeps running while the second starts.
 			StartTimeout: startTimeout,
 		})
-		if upErr != nil {
-			upErr = fmt.Errorf("duet: %s side of variant %s: %w", sideName(i), v.Name, upErr)
-			break
+		if err != nil {
+			return slots{}, errors.Join(fmt.Errorf("duet: slot %d (%s side, variant %s): %w", i, sideName(i), v.Name, err), envs.down(ctx))
 		}
+		envs[i] = e
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		var wg sync.WaitGroup
-		var downErrs [2]error
-		for i, e := range envs {
-			if e != nil {
-				wg.Go(func() { downErrs[i] = e.Down(dctx) })
-			}
-		}
-		wg.Wait()
-		err = errors.Join(err, downErrs[0], downErrs[1])
-	}()
-	if upErr != nil {
-		return upErr
-	}
-	for r := range d.rounds {
-		recordImages(out.Base[r], envs[BaseSide])
-		recordImages(out.Head[r], envs[HeadSide])
-	}
+	return envs, nil
+}
 
+// down takes both slots down, with a deadline of its own: ctx may be why
+// the duet ends.
+func (envs slots) down(ctx context.Context) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	var errs [2]error
+	for i, e := range envs {
+		if e != nil {
+			wg.Go(func() { errs[i] = e.Down(dctx) })
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs[0], errs[1])
+}
+
+// host puts each side into the slot it holds in a round: side i into slot
+// slotOf(i). A slot that already runs the side as it should (the duet's
+// first round) is left alone.
+func (d *duet) host(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side, envs slots, baseSlot int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range sides {
+		e := envs[slotOf(i, baseSlot)]
+		g.Go(func() error {
+			if err := e.Reconfigure(gctx, backendEnv(sc, v, s), env.WithBackendImage(s.Image)); err != nil {
+				return fmt.Errorf("duet: %s side into slot %d: %w", sideName(i), slotOf(i, baseSlot), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// slotOf is the slot side i holds when base holds baseSlot.
+func slotOf(side, baseSlot int) int {
+	if side == BaseSide {
+		return baseSlot
+	}
+	return 1 - baseSlot
+}
+
+// plan is how round r runs: the base side's slot alternates every round,
+// and which side is launched (seeds) first every two rounds, so that four
+// rounds hold every pairing of slot and order once.
+func plan(r int) (baseSlot, first int) {
+	return r % 2, (r / 2) % 2
+}
+
+// variant runs every round of v in envs (reconfiguring them first unless
+// fresh is true: they were just brought up for v, base in slot 0).
+func (d *duet) variant(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side, envs slots, fresh bool, out *Outcome) error {
 	for r := range d.rounds {
-		if r > 0 {
-			if err := resetBoth(ctx, envs); err != nil {
+		baseSlot, first := plan(r)
+		if !fresh || r > 0 {
+			if err := d.host(ctx, sc, v, sides, envs, baseSlot); err != nil {
 				return err
 			}
 		}
-		first := r % 2
+		bySide := [2]*env.Env{envs[slotOf(BaseSide, baseSlot)], envs[slotOf(HeadSide, baseSlot)]}
+		out.Rounds[r].BaseEnv, out.Rounds[r].HeadEnv = bySide[BaseSide].RunID, bySide[HeadSide].RunID
+		recordImages(out.Base[r], bySide[BaseSide])
+		recordImages(out.Head[r], bySide[HeadSide])
 		start := time.Now()
 		if len(out.Base[r].Variants) == 0 {
 			out.Base[r].StartedAt, out.Head[r].StartedAt = start.UTC(), start.UTC()
 		}
-		got, err := d.round(ctx, sc, v, envs, first)
+		got, err := d.round(ctx, sc, v, bySide, first)
 		out.Base[r].Variants = append(out.Base[r].Variants, got[BaseSide])
 		out.Head[r].Variants = append(out.Head[r].Variants, got[HeadSide])
 		if b, h := got[BaseSide].StartedAt, got[HeadSide].StartedAt; !b.IsZero() && !h.IsZero() {
 			out.Rounds[r].SkewMs[v.Name] = float64(h.Sub(b).Microseconds()) / 1000
 		}
 		if d.progress != nil {
-			fmt.Fprintf(d.progress, "duet %s: variant %s round %d/%d (%s first) took %s\n",
-				sc.Name, v.Name, r+1, d.rounds, sideName(first), time.Since(start).Round(100*time.Millisecond))
+			fmt.Fprintf(d.progress, "duet %s: variant %s round %d/%d (base in slot %d, %s first) took %s\n",
+				sc.Name, v.Name, r+1, d.rounds, baseSlot, sideName(first), time.Since(start).Round(100*time.Millisecond))
 		}
 		if err != nil {
 			return err
@@ -292,23 +357,6 @@ func (d *duet) round(ctx context.Context, sc *scenarios.Scenario, v scenarios.Va
 	}
 	wg.Wait()
 	return got, errors.Join(errs[0], errs[1])
-}
-
-// resetBoth puts both environments back to their start between rounds:
-// every toxic removed and every proxy enabled, and the target ready again. The stores keep their data: each round seeds
-// every key again (new versions), its history check reads only that round's
-// operations, and both sides carry the same past.
-func resetBoth(ctx context.Context, envs [2]*env.Env) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for i, e := range envs {
-		g.Go(func() error {
-			if err := e.Toxiproxy.ResetState(); err != nil {
-				return fmt.Errorf("duet: reset %s side: toxiproxy: %w", sideName(i), err)
-			}
-			return waitHealthy(gctx, e.BackendDirectURL+"/healthz", time.Minute)
-		})
-	}
-	return g.Wait()
 }
 
 // waitHealthy polls url until it answers 200 and, when it names its stores

@@ -37,8 +37,8 @@ variants:
 // slowdown when another test shares the machine; the correction itself is
 // tested in reports/compare and held to by the A/A case, which keeps it. It also
 // checks the duet's mechanics: both sides of every round started together,
-// the slots alternated, the fault ran in every round of both sides (so the
-// reset between rounds left the environment usable).
+// the sides swapped environments every round, the fault ran in every round
+// of both sides (so the reset between rounds left the environment usable).
 func TestDuet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two duets against the real lab")
@@ -64,9 +64,14 @@ func TestDuet(t *testing.T) {
 			if err != nil {
 				t.Fatalf("duet: %v", err)
 			}
+			baseEnvs := map[string]bool{}
 			for i, r := range o.Rounds {
-				if want := []string{"base", "head"}[i%2]; r.First != want {
-					t.Errorf("round %d: %s first, want %s (slots alternate)", r.N, r.First, want)
+				if want := []string{"base", "base", "head", "head"}[i%4]; r.First != want || r.BaseSlot != i%2 {
+					t.Errorf("round %d: %s first, base in slot %d; want %s first, base in slot %d (slots swap every round, order every two)", r.N, r.First, r.BaseSlot, want, i%2)
+				}
+				baseEnvs[r.BaseEnv] = true
+				if r.BaseEnv == r.HeadEnv {
+					t.Errorf("round %d: both sides ran in environment %q", r.N, r.BaseEnv)
 				}
 				if skew := r.SkewMs["plain"]; skew < -250 || skew > 250 {
 					t.Errorf("round %d: the sides' load started %.1f ms apart, want together", r.N, skew)
@@ -77,6 +82,9 @@ func TestDuet(t *testing.T) {
 						t.Fatalf("round %d %s: status %s (%s), variant %+v: want ok with its fault applied", r.N, side, res.Status, res.Reason, v)
 					}
 				}
+			}
+			if len(baseEnvs) != 2 {
+				t.Errorf("the base side ran in environments %v over %d rounds, want both slots", baseEnvs, len(o.Rounds))
 			}
 			rep, err := compare.CompareRuns(o.Base, o.Head, append(tc.judging, compare.WithPaired(true))...)
 			if err != nil {

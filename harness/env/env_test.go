@@ -228,11 +228,17 @@ func TestReconfigure(t *testing.T) {
 	for role, s := range e.Startups {
 		t.Logf("up: %-9s %s", role, s)
 	}
+	// The next backend runs from another image ref (a duet swaps its sides'
+	// slots so): a second tag of the lab's backend image.
+	alias := tagImage(t, e.Images[images.Backend].Ref, "loadlab-test/backend:reconfigure")
 	start := time.Now()
-	if err := e.Reconfigure(ctx, map[string]string{env.SettingEnv("max_body"): "4"}); err != nil {
+	if err := e.Reconfigure(ctx, map[string]string{env.SettingEnv("max_body"): "4"}, env.WithBackendImage(alias)); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
+	if got := e.Images[images.Backend].Ref; got != alias {
+		t.Errorf("backend image after reconfigure: %s, want %s", got, alias)
+	}
 	t.Logf("reconfigure took %s (the lab came up in %s); new backend: %s", took.Round(time.Millisecond), e.StartedIn.Round(time.Millisecond), e.Startups[images.Backend])
 
 	// State really gone: straight from the stores, then through the API.
@@ -276,6 +282,27 @@ func TestReconfigure(t *testing.T) {
 	if took >= e.StartedIn {
 		t.Errorf("reconfigure took %s, not less than a whole start (%s)", took, e.StartedIn)
 	}
+}
+
+// tagImage tags the image src as target for the test's length.
+func tagImage(t *testing.T, src, target string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	docker, err := images.NewDockerClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		docker.ImageRemove(ctx, target, client.ImageRemoveOptions{}) // the tag only: src keeps the image
+		docker.Close()
+	})
+	if _, err := docker.ImageTag(ctx, client.ImageTagOptions{Source: src, Target: target}); err != nil {
+		t.Fatal(err)
+	}
+	return target
 }
 
 // cancelOnFirstContainer polls the daemon every 20ms and cancels as soon as

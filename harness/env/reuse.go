@@ -22,19 +22,33 @@ import (
 // backend, puts the stores and links back to their state after Up, and
 // starts a backend with the next variant's settings.
 
+// ReconfigureOption modifies a Reconfigure.
+type ReconfigureOption func(*Config)
+
+// WithBackendImage starts the new backend from ref instead of the
+// environment's backend image (a duet swaps its sides' slots this way).
+func WithBackendImage(ref string) ReconfigureOption {
+	return func(c *Config) { c.Images = c.Images.With(images.Backend, ref) }
+}
+
 // Reconfigure replaces the backend with one started with backendEnv (on
 // top of the harness's wiring, as Config.BackendEnv), on clean state: the
 // old backend is removed first, so nothing it still does (a queue worker,
 // a retry) lands in the next variant's stores; then Reset; then the new
 // backend starts and Reconfigure waits for its /healthz. The environment
 // must have been started with a backend.
-func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) error {
+func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string, opts ...ReconfigureOption) error {
 	if e.cfg.NoBackend {
 		return errors.New("env: reconfigure: this environment runs no backend")
 	}
 	start := time.Now()
+	e.mu.Lock()
 	cfg := e.cfg
+	e.mu.Unlock()
 	cfg.BackendEnv = backendEnv
+	for _, o := range opts {
+		o(&cfg)
+	}
 	old := e.takeBackend()
 	// Creating and removing containers is slow on this kind of Docker host:
 	// the next backend is created (not started: its network alias is not
@@ -65,6 +79,9 @@ func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string) err
 	if err = errors.Join(err, <-removed); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.cfg = cfg // what runs now: a later Reconfigure starts from it
+	e.mu.Unlock()
 	e.log.Info("env: backend restarted on clean state", "took", time.Since(start).Round(time.Millisecond),
 		"create_stop_reset", prepared.Round(time.Millisecond))
 	return nil

@@ -54,8 +54,9 @@ bench: images ## run the benchmarks (results go to docs/PERFORMANCE.md by hand)
 aa      ?= 20
 planted ?= 20
 rounds  ?= 5
-calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=5] (hours; figures go to docs/PERFORMANCE.md)
-	$(GO) run ./cmd/calibrate -aa $(aa) -planted $(planted) -rounds $(rounds) -out $(out)/calibrate
+variant ?=
+calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=5 variant=cp] (hours; figures go to docs/PERFORMANCE.md)
+	$(GO) run ./cmd/calibrate -aa $(aa) -planted $(planted) -rounds $(rounds) $(if $(variant),-variant $(variant)) -out $(out)/calibrate
 
 # Budgets are execution counts, not durations: a duration budget trips a race
 # in Go 1.26's fuzz coordinator that fails at the deadline with "context

@@ -22,9 +22,7 @@ import (
 	"maps"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/checks"
@@ -145,10 +143,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 		r.images.Backend = sc.Target.Image
 	}
 	res := r.header(ctx, sc)
-	variants, err := pick(sc, r.only)
+	only, err := sc.Only(r.only...)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("harness: %w", err)
 	}
+	variants := only.Variants
 	var runErr error
 	defer func() { // on a panic too; Down is idempotent
 		if r.shared != nil {
@@ -189,23 +188,6 @@ func (r *runner) header(ctx context.Context, sc *scenarios.Scenario) *results.Re
 		StartedAt:   time.Now().UTC(),
 		Environment: r.environment(ctx),
 	}
-}
-
-// pick returns the variants named in only, or all of them.
-func pick(sc *scenarios.Scenario, only []string) ([]scenarios.Variant, error) {
-	if len(only) == 0 {
-		return sc.Variants, nil
-	}
-	var variants []scenarios.Variant
-	for _, v := range sc.Variants {
-		if slices.Contains(only, v.Name) {
-			variants = append(variants, v)
-		}
-	}
-	if len(variants) == 0 {
-		return nil, fmt.Errorf("harness: no variant named %s in %s", strings.Join(only, ", "), sc.Name)
-	}
-	return variants, nil
 }
 
 // finish stamps the run's end and status, and returns its error.

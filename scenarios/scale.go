@@ -2,9 +2,11 @@ package scenarios
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -44,6 +46,27 @@ func (s *Scenario) Clone() *Scenario {
 	}
 	c.Checks = slices.Clone(s.Checks)
 	return &c
+}
+
+// Only returns a deep copy of s that runs only the named variants, in the
+// scenario's order; no names keeps them all. A name the scenario does not
+// have is an error.
+func (s *Scenario) Only(names ...string) (*Scenario, error) {
+	c := s.Clone()
+	if len(names) == 0 {
+		return c, nil
+	}
+	var have []string
+	for _, v := range s.Variants {
+		have = append(have, v.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(have, n) {
+			return nil, fmt.Errorf("scenarios: %s has no variant %q (it has %s)", s.Name, n, strings.Join(have, ", "))
+		}
+	}
+	c.Variants = slices.DeleteFunc(c.Variants, func(v Variant) bool { return !slices.Contains(names, v.Name) })
+	return c, nil
 }
 
 // Scaled returns a deep copy of s with its timeline stretched by f: the

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,5 +109,25 @@ func TestQuick(t *testing.T) {
 	long.Duration = 2 * time.Minute
 	if q := long.Quick(); q.Duration != QuickDuration || q.Settle != QuickSettle {
 		t.Errorf("Quick: %v %v", q.Duration, q.Settle)
+	}
+}
+
+func TestOnly(t *testing.T) {
+	s, err := Lookup("partition")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := s.Only("cp")
+	if err != nil || len(cp.Variants) != 1 || cp.Variants[0].Name != "cp" {
+		t.Fatalf("Only(cp): %v, %+v", err, cp)
+	}
+	if len(s.Variants) != 2 {
+		t.Errorf("Only changed the scenario it was called on: %d variants", len(s.Variants))
+	}
+	if all, err := s.Only(); err != nil || len(all.Variants) != 2 {
+		t.Errorf("Only(): %v, %d variants, want all 2", err, len(all.Variants))
+	}
+	if _, err := s.Only("cp", "pc"); err == nil || !strings.Contains(err.Error(), `no variant "pc"`) || !strings.Contains(err.Error(), "cp, ap") {
+		t.Errorf("Only(cp, pc): %v, want an error naming the typo and the variants there are", err)
 	}
 }

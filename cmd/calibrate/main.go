@@ -49,6 +49,7 @@ type gate struct {
 func main() {
 	var (
 		name    = flag.String("scenario", "partition", "scenario of the gate (quick mode)")
+		variant = flag.String("variant", "", "run only this variant of the scenario (default: all)")
 		aa      = flag.Int("aa", 20, "A/A gates (the same image on both sides)")
 		planted = flag.Int("planted", 20, "gates per planted slowdown")
 		sizes   = flag.String("sizes", "0.10,0.30", "planted slowdowns of the GET p50, as fractions")
@@ -60,13 +61,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := run(ctx, log, *name, *aa, *planted, *sizes, *rounds, *getP50, *out); err != nil {
+	if err := run(ctx, log, *name, *variant, *aa, *planted, *sizes, *rounds, *getP50, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "calibrate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, sizeList string, rounds int, p50 float64, out string) error {
+func run(ctx context.Context, log *slog.Logger, name, variant string, aa, planted int, sizeList string, rounds int, p50 float64, out string) error {
 	var fractions []float64
 	for _, f := range strings.Split(sizeList, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -79,6 +80,11 @@ func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, si
 	if err != nil {
 		return err
 	}
+	if variant != "" {
+		if sc, err = sc.Only(variant); err != nil {
+			return err
+		}
+	}
 	sc = sc.Quick()
 	env.Prepare()
 	imgs := images.FromEnv(images.Default)
@@ -86,11 +92,23 @@ func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, si
 		return err
 	}
 	same := duet.Side{Spec: imgs.Backend, Image: imgs.Backend}
+	label := sc.Name
+	if variant != "" {
+		label += " (variant " + variant + ")"
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "calibrate-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	var gates []gate
+	var saveErr error
 	report := func(g gate) {
 		gates = append(gates, g)
 		fmt.Fprintf(os.Stderr, "%-5s gate %2d: %-22s fails=%-5v took %-6s load %s → %s  GET p50 rows: %s %s\n",
 			g.Kind, len(gates), g.Verdict, g.Failed, g.Took.Round(time.Second), g.LoadStart, g.LoadEnd, strings.Join(g.GetP50, "; "), g.Err)
+		// Every gate is saved as it ends: a calibration takes hours, and
+		// one stopped half-way keeps what it measured.
+		saveErr = save(path, gates)
 	}
 	for range aa {
 		if ctx.Err() != nil {
@@ -113,7 +131,7 @@ func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, si
 		p50 = median(ms)
 	}
 	if len(fractions) > 0 && planted > 0 && !(p50 > 0) {
-		summarize(os.Stdout, out, sc.Name, rounds, p50, gates)
+		summarize(os.Stdout, path, label, rounds, p50, gates)
 		return fmt.Errorf("no gate measured the GET p50 to size the slowdowns by: pass -get-p50")
 	}
 	for _, f := range fractions {
@@ -128,7 +146,8 @@ func run(ctx context.Context, log *slog.Logger, name string, aa, planted int, si
 			report(g)
 		}
 	}
-	return summarize(os.Stdout, out, sc.Name, rounds, p50, gates)
+	summarize(os.Stdout, path, label, rounds, p50, gates)
+	return saveErr
 }
 
 // runGate runs one quick duet gate and judges it as `loadlab ab` does.
@@ -170,7 +189,7 @@ func isGet(r *results.Results, variant, stream string) bool {
 	return false
 }
 
-func summarize(w io.Writer, out, scenario string, rounds int, p50 float64, gates []gate) error {
+func summarize(w io.Writer, path, scenario string, rounds int, p50 float64, gates []gate) {
 	kinds := []string{}
 	for _, g := range gates {
 		if !slices.Contains(kinds, g.Kind) {
@@ -211,15 +230,15 @@ func summarize(w io.Writer, out, scenario string, rounds int, p50 float64, gates
 		}
 		fmt.Fprintf(w, "| %s ×%d | %s | %d of %d | %d | %.0f s | %.1f–%.1f |\n", k, n, planted, failed, n-errs, errs, median(took), slices.Min(append(loads, math.Inf(1))), slices.Max(append(loads, math.Inf(-1))))
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
+	fmt.Fprintf(w, "\nevery gate: %s\n", path)
+}
+
+// save writes every gate so far to path.
+func save(path string, gates []gate) error {
 	data, err := json.MarshalIndent(gates, "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(out, "calibrate-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	fmt.Fprintf(w, "\nevery gate: %s\n", path)
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 

@@ -26,6 +26,7 @@ func (c cli) abCmd() *cobra.Command {
 		baseSpec, headSpec    string
 		out                   string
 		rounds                int
+		variants              []string
 	)
 	cmd := &cobra.Command{
 		Use:   "ab SCENARIO --base X --head Y",
@@ -34,7 +35,9 @@ func (c cli) abCmd() *cobra.Command {
 up at the same time; every round drives both with the same load (same seed,
 same intended send times, one start) and the same fault schedule at the same
 moments, so that what the machine does during a round hits both alike. The
-sides alternate which starts first; the environments are reset between rounds.
+sides swap environments every round and alternate which starts first; between
+rounds each environment is reset (stores emptied, links healed) and given the
+other side's backend.
 
 X and Y are each:
   an image                 loadlab/backend:v1 (a loadlab/backend tag is built from this source tree)
@@ -46,13 +49,15 @@ Writes OUT/<scenario>/ab-<UTC time>/ with base/round-NN/ and head/round-NN/
 and prints the comparison, paired by round (see 'loadlab compare').
 Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		Example: `  loadlab ab partition --quick --base main --head HEAD
-  loadlab ab latency --quick --base cache=cache-aside --head cache=none --rounds 8`,
+  loadlab ab latency --quick --base cache=cache-aside --head cache=none --rounds 8
+  loadlab ab partition --quick --variant cp --rounds 8 --base main --head HEAD`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 	}
 	set := imageFlags(cmd)
 	cmd.Flags().StringVar(&baseSpec, "base", "", "the base side: image, git ref or settings overlay (required)")
 	cmd.Flags().StringVar(&headSpec, "head", "", "the head side: image, git ref or settings overlay (required)")
 	cmd.Flags().IntVar(&rounds, "rounds", duet.DefaultRounds, "rounds (each runs both sides side by side)")
+	cmd.Flags().StringArrayVar(&variants, "variant", nil, "run only this variant (repeatable): fewer variants, more rounds in the same time")
 	cmd.Flags().BoolVar(&quick, "quick", false, "shorten the scenario for CI (load ≤ 15s)")
 	cmd.Flags().BoolVar(&long, "long", false, "run 4× longer")
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the comparison as Markdown")
@@ -70,6 +75,9 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		}
 		sc, err := scenarios.Lookup(args[0])
 		if err != nil {
+			return usageError(err)
+		}
+		if sc, err = sc.Only(variants...); err != nil {
 			return usageError(err)
 		}
 		if quick {

@@ -214,9 +214,9 @@ func (envs slots) down(ctx context.Context) error {
 	return errors.Join(errs[0], errs[1])
 }
 
-// host puts each side into the slot it holds in a round: side i into slot
-// slotOf(i). A slot that already runs the side as it should (the duet's
-// first round) is left alone.
+// host puts each side into the slot it holds in a round, both slots at
+// once: side i's backend, with its settings for v, into slot
+// slotOf(i, baseSlot), on emptied stores and healed links.
 func (d *duet) host(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side, envs slots, baseSlot int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range sides {

@@ -110,40 +110,50 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 		// one stopped half-way keeps what it measured.
 		saveErr = save(path, gates)
 	}
-	for range aa {
-		if ctx.Err() != nil {
-			break
+	// The planted delays are sized from the GET p50: given, or measured by
+	// a first A/A gate (counted among the A/A gates when there are any).
+	if p50 == 0 && planted > 0 && len(fractions) > 0 {
+		g := runGate(ctx, log, sc, "A/A", same, same, rounds)
+		report(g)
+		if aa > 0 {
+			aa--
 		}
-		report(runGate(ctx, log, sc, "A/A", same, same, rounds))
-	}
-	if p50 == 0 {
-		var ms []float64
-		for _, g := range gates {
-			if !math.IsNaN(g.baseP50) && g.baseP50 > 0 {
-				ms = append(ms, g.baseP50)
-			}
+		if p50 = g.baseP50; !(p50 > 0) {
+			summarize(os.Stdout, path, label, rounds, p50, gates)
+			return fmt.Errorf("the first gate measured no GET p50 to size the slowdowns by: pass -get-p50")
 		}
-		if len(ms) == 0 && planted > 0 {
-			g := runGate(ctx, log, sc, "A/A", same, same, rounds)
-			report(g)
-			ms = append(ms, g.baseP50)
-		}
-		p50 = median(ms)
 	}
-	if len(fractions) > 0 && planted > 0 && !(p50 > 0) {
-		summarize(os.Stdout, path, label, rounds, p50, gates)
-		return fmt.Errorf("no gate measured the GET p50 to size the slowdowns by: pass -get-p50")
+	// The kinds take turns (A/A, +10%, +30%, A/A, …) rather than running
+	// in blocks, so that the machine's load over the hours a calibration
+	// takes weighs on every kind alike, and a calibration stopped early has
+	// counted each kind about as often.
+	type kind struct {
+		name  string
+		n     int
+		delay time.Duration
 	}
+	kinds := []kind{{name: "A/A", n: aa}}
 	for _, f := range fractions {
-		delay := time.Duration(f * p50 * float64(time.Millisecond)).Round(time.Microsecond)
-		head := duet.Side{Spec: "handler_delay=" + delay.String(), Image: imgs.Backend, Settings: map[string]string{"handler_delay": delay.String()}}
-		for range planted {
-			if ctx.Err() != nil {
-				break
+		kinds = append(kinds, kind{fmt.Sprintf("+%g%%", math.Round(1000*f)/10), planted, time.Duration(f * p50 * float64(time.Millisecond)).Round(time.Microsecond)})
+	}
+	for turn := 0; ctx.Err() == nil; turn++ {
+		ran := false
+		for _, k := range kinds {
+			if turn >= k.n || ctx.Err() != nil {
+				continue
 			}
-			g := runGate(ctx, log, sc, fmt.Sprintf("+%g%%", 100*f), same, head, rounds)
-			g.Delay = delay
+			ran = true
+			head := same
+			if k.delay > 0 {
+				d := k.delay.String()
+				head = duet.Side{Spec: "handler_delay=" + d, Image: imgs.Backend, Settings: map[string]string{"handler_delay": d}}
+			}
+			g := runGate(ctx, log, sc, k.name, same, head, rounds)
+			g.Delay = k.delay
 			report(g)
+		}
+		if !ran {
+			break
 		}
 	}
 	summarize(os.Stdout, path, label, rounds, p50, gates)

@@ -35,11 +35,13 @@ up: images ## bring the lab up until Ctrl-C
 scenario: images ## run a scenario: make scenario name=partition [quick=1] [long=1] [out=results]
 	$(BIN)/loadlab run $(scenario_flags) $(name)
 
-# -p 1: one package at a time. The lessons, the duet and the history tests
-# judge contrasts and slowdowns measured on a 2-core machine; two packages'
-# labs side by side made the machine, not the system under test, decide them.
+# Test binaries build and run two at a time, but those that start containers
+# or measure time take a machine-wide lock (harness/labtest.LockMachine) and
+# run one after the other: the lessons, the duet and the history tests judge
+# contrasts and slowdowns measured on a 2-core machine, and two labs side by
+# side made the machine, not the system under test, decide them.
 test: images ## run every test, then fuzz briefly (needs Docker; LOADLAB_REQUIRE_DOCKER=1 turns skips into failures)
-	$(GO) test -count=1 -p 1 -timeout 13m ./...
+	$(GO) test -count=1 -timeout 13m ./...
 	$(MAKE) --no-print-directory fuzz
 
 test-short: ## unit tests only, no containers

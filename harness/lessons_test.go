@@ -3,6 +3,7 @@ package harness_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -10,17 +11,36 @@ import (
 
 	"github.com/loadlab/loadlab/harness"
 	"github.com/loadlab/loadlab/harness/checks"
+	"github.com/loadlab/loadlab/harness/env"
 	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
 )
 
 // quickRuns holds one quick run per catalogue scenario, shared by the tests
-// of this package: a run costs about half a minute per variant.
+// of this package: a run costs about half a minute per variant. The runs
+// share one environment (harness.WithEnvironment), reconfigured for every
+// variant, as the variants of one run do: one env.Up for the package
+// instead of one per scenario.
 var quickRuns = struct {
 	sync.Mutex
 	byName map[string]*results.Results
+	env    *env.Env
 }{byName: map[string]*results.Results{}}
+
+func TestMain(m *testing.M) {
+	env.Prepare() // before any testcontainers call
+	code := m.Run()
+	if e := quickRuns.env; e != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := e.Down(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "harness tests: take the shared environment down:", err)
+			code = max(code, 1)
+		}
+		cancel()
+	}
+	os.Exit(code)
+}
 
 // runQuick runs a catalogue scenario in quick mode once per test binary.
 func runQuick(t *testing.T, name string) (*scenarios.Scenario, *results.Results) {
@@ -42,7 +62,14 @@ func runQuick(t *testing.T, name string) (*scenarios.Scenario, *results.Results)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithQuick(true))
+	if quickRuns.env == nil {
+		e, err := env.Up(ctx, env.Config{Images: set})
+		if err != nil {
+			t.Fatalf("environment for the quick runs: %v", err)
+		}
+		quickRuns.env = e
+	}
+	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithQuick(true), harness.WithEnvironment(quickRuns.env))
 	if err != nil {
 		t.Fatalf("run %s: %v", name, err)
 	}

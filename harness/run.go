@@ -88,6 +88,14 @@ func WithBeforeLoad(fn func(context.Context) error) Option {
 	return func(r *runner) { r.beforeLoad = fn }
 }
 
+// WithEnvironment runs the scenario in e, an environment the caller
+// brought up and owns (Run reconfigures it for every variant, from the
+// first, and leaves it up): a suite that runs many scenarios pays for one
+// env.Up instead of one per scenario. e must run the scenario's target on
+// its port. A scenario with environment: fresh still gets its own per
+// variant.
+func WithEnvironment(e *env.Env) Option { return func(r *runner) { r.shared, r.borrowed = e, true } }
+
 type runner struct {
 	images   images.Set
 	progress io.Writer
@@ -98,6 +106,7 @@ type runner struct {
 	scale    string
 	limits   map[string]env.Limit
 	shared   *env.Env // the environment the variants share (nil until the first starts it)
+	borrowed bool     // shared came from WithEnvironment: the caller takes it down
 
 	historyDir string
 
@@ -150,7 +159,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 	variants := only.Variants
 	var runErr error
 	defer func() { // on a panic too; Down is idempotent
-		if r.shared != nil {
+		if r.shared != nil && !r.borrowed {
 			r.down(ctx, r.shared)
 		}
 	}()
@@ -169,7 +178,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*results.
 	}
 	// Checks compare variants and phases, so they judge the whole results.
 	checks.Evaluate(sc.Checks, res)
-	if r.shared != nil {
+	if r.shared != nil && !r.borrowed {
 		runErr = errors.Join(runErr, r.down(ctx, r.shared))
 	}
 	return res, finish(ctx, res, runErr)
@@ -227,7 +236,7 @@ func (r *runner) inEnvironment(ctx context.Context, sc *scenarios.Scenario, v sc
 func (r *runner) envFor(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant) (*env.Env, func() error, error) {
 	keep := func() error { return nil }
 	if r.shared != nil && !sc.FreshEnv {
-		return r.shared, keep, r.shared.Reconfigure(ctx, backendEnv(sc, v))
+		return r.shared, keep, r.shared.Reconfigure(ctx, backendEnv(sc, v), env.WithBackendImage(r.images.Backend))
 	}
 	e, err := env.Up(ctx, env.Config{
 		Images: r.images, BackendEnv: backendEnv(sc, v), BackendPort: sc.Target.Port, Limits: r.limits, Logger: r.log,

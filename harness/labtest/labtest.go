@@ -1,13 +1,17 @@
 // Package labtest holds what integration tests share: the Docker gate
 // (skip under -short; without Docker, fail under LOADLAB_REQUIRE_DOCKER=1
-// and skip otherwise), building the images once per test binary, and a
-// look for leftovers by label.
+// and skip otherwise), the machine lock that runs such test binaries one at
+// a time, building the images once per test binary, and a look for
+// leftovers by label.
 package labtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +47,7 @@ func Images(t testing.TB) images.Set {
 		t.Skipf("no docker: %v", err)
 	}
 	c.Close()
+	Exclusive(t) // building images and running labs: one binary at a time
 	imagesOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
@@ -52,6 +57,49 @@ func Images(t testing.TB) images.Set {
 		t.Fatalf("images: %v", imagesErr)
 	}
 	return images.FromEnv(images.Default)
+}
+
+// The machine lock. `make test` runs test binaries two at a time (so that
+// they compile and link in parallel), but two labs, or a lab and a timing
+// test, side by side on a 2-core machine make the machine, not the code,
+// decide contrasts and latencies. So every test binary that starts
+// containers or measures time takes this lock first, and holds it until it
+// exits (the kernel drops a flock with its process, however it ends):
+// such binaries run one at a time, on this machine, whoever started them.
+var (
+	machineOnce sync.Once
+	machineErr  error
+)
+
+// LockMachine blocks until this test binary holds the machine lock (see
+// above). Call it from TestMain or through Exclusive.
+func LockMachine() error {
+	machineOnce.Do(func() {
+		path := filepath.Join(os.TempDir(), "loadlab-tests.lock")
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			machineErr = fmt.Errorf("labtest: machine lock: %w", err)
+			return
+		}
+		// f stays open (and locked) until the process exits.
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			fmt.Fprintf(os.Stderr, "labtest: another test binary holds %s; waiting for it\n", path)
+			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+			if err != nil {
+				machineErr = fmt.Errorf("labtest: machine lock %s: %w", path, err)
+			}
+		}
+	})
+	return machineErr
+}
+
+// Exclusive takes the machine lock for the test binary (see LockMachine)
+// or fails the test.
+func Exclusive(t testing.TB) {
+	t.Helper()
+	if err := LockMachine(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // SkipShort skips a test that needs Docker under -short.

@@ -3,6 +3,7 @@ package perf
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadlab/loadlab/harness/labtest"
 )
 
 // targetEnv, when set in a child's environment, makes this test binary
@@ -26,6 +29,15 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+	// Throughput and latency measurements: one timing-sensitive test
+	// binary at a time (the target child above must not wait for it).
+	flag.Parse()
+	if !testing.Short() {
+		if err := labtest.LockMachine(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	os.Exit(m.Run())
 }

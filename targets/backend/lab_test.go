@@ -86,6 +86,10 @@ func startLab() {
 		return
 	}
 	docker.Close()
+	if err := labtest.LockMachine(); err != nil {
+		labErr = err
+		return
+	}
 	// The backend runs in-process here: do not build its image.
 	set := images.FromEnv(images.Default).With(images.Backend, "loadlab/backend-unused:none")
 	if _, err := images.Ensure(ctx, set); err != nil {

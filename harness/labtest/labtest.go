@@ -69,6 +69,10 @@ func Images(t testing.TB) images.Set {
 var (
 	machineOnce sync.Once
 	machineErr  error
+	// machineLock holds the locked file open: unreachable, it would be
+	// closed by its finalizer at the next garbage collection, and the lock
+	// dropped with it.
+	machineLock *os.File
 )
 
 // LockMachine blocks until this test binary holds the machine lock (see
@@ -81,7 +85,7 @@ func LockMachine() error {
 			machineErr = fmt.Errorf("labtest: machine lock: %w", err)
 			return
 		}
-		// f stays open (and locked) until the process exits.
+		machineLock = f // open, and locked, until the process exits
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			fmt.Fprintf(os.Stderr, "labtest: another test binary holds %s; waiting for it\n", path)
 			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)

@@ -24,8 +24,8 @@ func TestRenderWritesEveryChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"latency-s0", "throughput-s0", "success-s0",
-		"latency-s1", "throughput-s1", "success-s1",
+		"latency-s0", "throughput-s0", "success-s0", "status-s0-v0", "status-s0-v1",
+		"latency-s1", "throughput-s1", "success-s1", "status-s1-v0", "status-s1-v1",
 		"metric-cache_hit_ratio", "metric-queue_depth",
 		"summary-latency", "summary-success",
 	}
@@ -191,7 +191,8 @@ func TestRenderKeepsNamesApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if charts[0].Name != "latency-a_b" || charts[3].Name != "latency-a_b-2" {
-		t.Errorf("names %q and %q", charts[0].Name, charts[3].Name)
+	// Per stream: latency, throughput, success, status of the one variant.
+	if charts[0].Name != "latency-a_b" || charts[4].Name != "latency-a_b-2" {
+		t.Errorf("names %q and %q", charts[0].Name, charts[4].Name)
 	}
 }

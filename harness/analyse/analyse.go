@@ -173,6 +173,9 @@ func phaseSummary(streams []*load.StreamResult, ph results.Phase, duration float
 		Overflow:       sum.Overflow,
 		MaxLateMs:      ms(sum.MaxLate),
 	}
+	for _, q := range sum.Spectrum {
+		ps.Spectrum = append(ps.Spectrum, results.Quantile{Percent: q.Percent, Ms: ms(q.Latency)})
+	}
 	if sum.Requests > 0 {
 		ps.SuccessRatio = float64(sum.Successes) / float64(sum.Requests)
 	}

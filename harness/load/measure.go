@@ -2,6 +2,7 @@ package load
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -51,6 +52,26 @@ type Latency struct {
 	Mean                     time.Duration
 }
 
+// Quantile is one point of a latency spectrum: the latency at or below
+// which Percent per cent of the requests completed.
+type Quantile struct {
+	Percent float64
+	Latency time.Duration
+}
+
+// SpectrumPercentiles are the points of a spectrum, as HdrHistogram prints
+// its percentile distribution: each step halves the distance to 100 %, down
+// to about one request in a hundred thousand, plus the round percentiles a
+// chart labels (90, 99, 99.9, 99.99, 99.999).
+var SpectrumPercentiles = func() []float64 {
+	ps := []float64{0, 90, 99, 99.9, 99.99, 99.999}
+	for gap := 50.0; gap >= 0.001; gap /= 2 {
+		ps = append(ps, 100-gap)
+	}
+	slices.Sort(ps)
+	return slices.Compact(ps)
+}()
+
 // Summary is what the engine measured over some seconds of one or several
 // streams.
 type Summary struct {
@@ -65,6 +86,10 @@ type Summary struct {
 	Sources   map[history.Source]int64
 	Success   Latency // latency of the successes: the headline
 	Failure   Latency // latency of everything else, unsent hits included
+	// Spectrum is the successes' latency at every SpectrumPercentiles
+	// point, and at 100 % (the maximum); merged summaries only (Merge),
+	// where a tail has enough requests to show (empty without successes).
+	Spectrum []Quantile
 }
 
 // second holds the requests of one stream intended during one second of
@@ -200,7 +225,20 @@ func (a *aggregate) summary() Summary {
 	}
 	sum.Errors, sum.Sources = errorMap(&a.errors), sourceMap(&a.sources)
 	sum.Success, sum.Failure = latencyOf(a.success), latencyOf(a.failure)
+	sum.Spectrum = spectrumOf(a.success)
 	return sum
+}
+
+func spectrumOf(h histogram) []Quantile {
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	us := h.ValueAtPercentilesSlice(SpectrumPercentiles)
+	out := make([]Quantile, 0, len(us)+1)
+	for i, v := range us {
+		out = append(out, Quantile{Percent: SpectrumPercentiles[i], Latency: time.Duration(v) * time.Microsecond})
+	}
+	return append(out, Quantile{Percent: 100, Latency: time.Duration(h.Max()) * time.Microsecond})
 }
 
 // summary of one second on its own, without a dense histogram.

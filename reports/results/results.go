@@ -216,6 +216,17 @@ type PhaseSummary struct {
 	Overflow       int64    `json:"overflow,omitempty"`    // latencies above 60 s, recorded at 60 s
 	MaxLateMs      float64  `json:"max_late_ms,omitempty"` // worst lateness of a send
 	FailureLatency *Latency `json:"failure_latency,omitempty"`
+	// Spectrum is the successes' latency percentile distribution, from 0 %
+	// to 100 % (the maximum) in steps that halve the distance to 100 %:
+	// the tail in one picture (plots' spectrum charts).
+	Spectrum []Quantile `json:"spectrum,omitempty"`
+}
+
+// Quantile is one point of a latency spectrum: Percent per cent of the
+// requests completed within Ms milliseconds.
+type Quantile struct {
+	Percent float64 `json:"p"`
+	Ms      float64 `json:"ms"`
 }
 
 // Series is one scraped metric over time, e.g. "cache_hit_ratio" or

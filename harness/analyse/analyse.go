@@ -222,6 +222,7 @@ func bucket(t int, s load.Summary) results.Bucket {
 		Latency:        latency(s.Success),
 		FailureLatency: failureLatency(s.Failure),
 		Sources:        sources(s.Sources),
+		Heat:           s.Heat,
 	}
 }
 

@@ -167,3 +167,16 @@ func TestConvergence(t *testing.T) {
 		}
 	}
 }
+
+// TestHeatBoundsAgree keeps the load engine's latency bands and the ones
+// results.json documents for Bucket.Heat the same.
+func TestHeatBoundsAgree(t *testing.T) {
+	if len(load.HeatBounds) != len(results.HeatBoundsMs) {
+		t.Fatalf("load has %d heat bands, results documents %d", len(load.HeatBounds), len(results.HeatBoundsMs))
+	}
+	for i, b := range load.HeatBounds {
+		if got := float64(b) / float64(time.Millisecond); got != results.HeatBoundsMs[i] {
+			t.Errorf("band %d: load's bound %g ms, results' %g ms", i, got, results.HeatBoundsMs[i])
+		}
+	}
+}

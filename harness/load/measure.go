@@ -30,6 +30,24 @@ const (
 
 const numSources = int(history.SourceQueue) + 1
 
+// HeatBounds are the upper bounds of the latency bands a second counts its
+// answers in, for the report's heatmap: 1, 2 and 5 times each power of ten
+// from 100 µs to the histograms' 60 s ceiling. Band i holds the latencies
+// in (HeatBounds[i-1], HeatBounds[i]], band 0 everything up to 100 µs.
+var HeatBounds = func() []time.Duration {
+	var b []time.Duration
+	for d := 100 * time.Microsecond; d < histHighestUs*time.Microsecond; d *= 10 {
+		b = append(b, d, 2*d, 5*d)
+	}
+	return append(b[:len(b)-1], histHighestUs*time.Microsecond) // …, 20 s, 60 s
+}()
+
+// heatBand is the band of HeatBounds a latency falls in.
+func heatBand(d time.Duration) int {
+	i, _ := slices.BinarySearch(HeatBounds, d)
+	return min(i, len(HeatBounds)-1)
+}
+
 // Sample is one request as the engine records it: where it belongs and
 // what came of it. The engine records one per hit, sent or not; tests and
 // synthetic fixtures record their own through StreamResult.Record, so they
@@ -86,6 +104,10 @@ type Summary struct {
 	Sources   map[history.Source]int64
 	Success   Latency // latency of the successes: the headline
 	Failure   Latency // latency of everything else, unsent hits included
+	// Heat counts the answers (successes and failures, not unsent hits) per
+	// HeatBounds band; per-second summaries only (StreamResult.Second), nil
+	// when nothing was answered.
+	Heat []int64
 	// Spectrum is the successes' latency at every SpectrumPercentiles
 	// point, and at 100 % (the maximum); merged summaries only (Merge),
 	// where a tail has enough requests to show (empty without successes).
@@ -108,6 +130,7 @@ type second struct {
 	sources   [numSources]int64
 	success   *hdrhistogram.PackedHistogram // µs from the intended send time
 	failure   *hdrhistogram.PackedHistogram
+	heat      []int64 // answers (sent requests) per HeatBounds band; nil until one
 }
 
 func (s *second) record(x Sample) {
@@ -124,6 +147,10 @@ func (s *second) record(x Sample) {
 			s.errors[x.Class]++
 		}
 		s.sources[x.Source]++
+		if s.heat == nil {
+			s.heat = make([]int64, len(HeatBounds))
+		}
+		s.heat[heatBand(x.Latency)]++
 		if x.Late > lateThreshold {
 			s.late++
 		}
@@ -166,6 +193,14 @@ func (s *second) absorb(o *second) {
 	}
 	mergePacked(&s.success, o.success)
 	mergePacked(&s.failure, o.failure)
+	if o.heat != nil {
+		if s.heat == nil {
+			s.heat = make([]int64, len(HeatBounds))
+		}
+		for i, n := range o.heat {
+			s.heat[i] += n
+		}
+	}
 }
 
 func mergePacked(dst **hdrhistogram.PackedHistogram, src *hdrhistogram.PackedHistogram) {
@@ -246,7 +281,7 @@ func (s *second) summary() Summary {
 	sum := Summary{
 		Requests: s.requests, Successes: s.successes, Unsent: s.unsent, Late: s.late,
 		MaxLate: s.maxLate, Overflow: s.overflow, Codes: maps.Clone(s.codes),
-		Errors: errorMap(&s.errors), Sources: sourceMap(&s.sources),
+		Errors: errorMap(&s.errors), Sources: sourceMap(&s.sources), Heat: slices.Clone(s.heat),
 	}
 	if s.success != nil {
 		sum.Success = latencyOf(s.success)

@@ -2,8 +2,9 @@
 //
 // The pipeline: Render reads a *results.Results, builds one chart spec per
 // question a reader asks (how did latency, throughput and the success ratio
-// of each stream move over time, where did the tail go in each phase, what
-// did each variant answer — 2xx, 202,
+// of each stream move over time, where did the tail go in each phase, how
+// did every answer spread over latency second by second, what did each
+// variant answer — 2xx, 202,
 // 429, 503, transport errors — second by second, what did the scraped
 // target metrics do, how do the variants compare overall), then renders every spec to each
 // requested format concurrently and writes the files atomically. Variants
@@ -44,7 +45,7 @@ var DefaultFormats = []string{SVG, PNG}
 type Chart struct {
 	Name   string            // file stem, unique in a run: "latency-reads", "metric-queue_depth", "summary-latency"
 	Title  string            // human title, as drawn on the chart
-	Kind   string            // "latency", "throughput", "success", "spectrum", "status", "metric", "summary" or "timeline" (ops around an anomaly)
+	Kind   string            // "latency", "throughput", "success", "spectrum", "status", "heatmap", "metric", "summary" or "timeline" (ops around an anomaly)
 	Stream string            // the stream of latency, throughput and success charts; empty otherwise
 	Files  map[string]string // format ("svg", "png") → path of the written file
 	// SVG is the chart as an HTML5-inlinable <svg> element (no XML prolog,
@@ -98,6 +99,9 @@ func build(r *results.Results) []*spec {
 		for i := range r.Variants {
 			if stream := findStream(&r.Variants[i], st); stream != nil {
 				specs = append(specs, statusChart(r, &r.Variants[i], stream, end))
+				if hm := heatmapChart(r, &r.Variants[i], stream, end); hm != nil {
+					specs = append(specs, hm)
+				}
 			}
 		}
 	}

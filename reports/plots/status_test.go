@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/plot/vg"
+
+	"github.com/loadlab/loadlab/reports/results"
 )
 
 func TestStatusClassOf(t *testing.T) {
@@ -79,4 +81,35 @@ func pixelsOf(t *testing.T, path string, want color.NRGBA) (n, minX, maxX, width
 		}
 	}
 	return n, minX, maxX, b.Dx()
+}
+
+// TestHeatmapShowsTheSlowBand builds the heatmap of a run whose every
+// answer takes 2–5 ms except during the middle third, when they take
+// 20–50 ms: its latency axis must span exactly the bands that hold answers
+// (so neither ridge is squeezed by empty decades), and results without
+// counts get no heatmap.
+func TestHeatmapShowsTheSlowBand(t *testing.T) {
+	r := synthetic(1, 1, 30, 60)
+	st := &r.Variants[0].Streams[0]
+	for i := range st.Seconds {
+		b := &st.Seconds[i]
+		b.Heat = make([]int64, len(results.HeatBoundsMs))
+		band := 5 // (2, 5] ms
+		if b.T >= 10 && b.T < 20 {
+			band = 8 // (20, 50] ms
+		}
+		b.Heat[band] = b.Requests
+	}
+	h := heatmapChart(r, &r.Variants[0], st, 30)
+	if h == nil {
+		t.Fatal("no heatmap for seconds with counts")
+	}
+	cells := h.plot.Y
+	if cells.Min != 2 || cells.Max != 50*4 {
+		t.Errorf("y axis %g–%g ms, want the bands that hold answers, 2–50 ms (and headroom)", cells.Min, cells.Max)
+	}
+	old := synthetic(1, 1, 5, 10)
+	if heatmapChart(old, &old.Variants[0], &old.Variants[0].Streams[0], 5) != nil {
+		t.Error("a heatmap for results without counts")
+	}
 }

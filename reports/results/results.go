@@ -197,6 +197,10 @@ type Bucket struct {
 	Latency        Latency          `json:"latency"`               // successes
 	FailureLatency *Latency         `json:"failure_latency,omitempty"`
 	Sources        map[string]int64 `json:"sources,omitempty"` // X-Source of responses: db, cache, stale, queue
+	// Heat counts this second's answers (successes and failures; unsent
+	// hits are not answers) by latency band: Heat[i] holds those in
+	// (HeatBoundsMs[i-1], HeatBoundsMs[i]] ms. Added without a schema bump.
+	Heat []int64 `json:"heat,omitempty"`
 }
 
 // PhaseSummary aggregates a stream over one phase.
@@ -221,6 +225,12 @@ type PhaseSummary struct {
 	// the tail in one picture (plots' spectrum charts).
 	Spectrum []Quantile `json:"spectrum,omitempty"`
 }
+
+// HeatBoundsMs are the upper bounds of Bucket.Heat's latency bands, in
+// milliseconds: 1, 2 and 5 times each power of ten from 0.1 ms, up to the
+// load engine's 60 s ceiling (harness/analyse checks that the engine's
+// bands are these).
+var HeatBoundsMs = []float64{0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000}
 
 // Quantile is one point of a latency spectrum: Percent per cent of the
 // requests completed within Ms milliseconds.

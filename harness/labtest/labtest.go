@@ -7,6 +7,7 @@ package labtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,6 +96,20 @@ func LockMachine() error {
 		}
 	})
 	return machineErr
+}
+
+// ExclusiveMain takes the machine lock from a TestMain, before m.Run,
+// unless the binary runs with -short (unit tests only); it exits the
+// process when the lock cannot be had.
+func ExclusiveMain() {
+	flag.Parse() // testing.Short needs the flags
+	if testing.Short() {
+		return
+	}
+	if err := LockMachine(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 // Exclusive takes the machine lock for the test binary (see LockMachine)

@@ -1,8 +1,6 @@
 package load
 
 import (
-	"flag"
-	"fmt"
 	"os"
 	"testing"
 
@@ -13,12 +11,6 @@ import (
 // measure send times and latencies, which another test binary's lab on the
 // same 2 cores would distort.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Short() {
-		if err := labtest.LockMachine(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
+	labtest.ExclusiveMain()
 	os.Exit(m.Run())
 }

@@ -3,7 +3,6 @@ package perf
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -32,13 +31,7 @@ func TestMain(m *testing.M) {
 	}
 	// Throughput and latency measurements: one timing-sensitive test
 	// binary at a time (the target child above must not wait for it).
-	flag.Parse()
-	if !testing.Short() {
-		if err := labtest.LockMachine(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-	}
+	labtest.ExclusiveMain()
 	os.Exit(m.Run())
 }
 

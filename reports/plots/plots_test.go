@@ -57,15 +57,7 @@ func TestRenderWritesEveryChart(t *testing.T) {
 // holds a drawing: many colours and a fair share of non-white pixels.
 func checkPNG(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	img := decodePNG(t, path)
 	w, h, dpi := chartWidth, chartHeight, vg.Length(pngDPI)
 	wantW, wantH := int(w/vg.Inch*dpi+0.5), int(h/vg.Inch*dpi+0.5)
 	if b := img.Bounds(); b.Dx() != wantW || b.Dy() != wantH {
@@ -79,6 +71,20 @@ func checkPNG(t *testing.T, path string) {
 	if nonWhite < total/100 {
 		t.Errorf("%s: only %d of %d pixels are not white", path, nonWhite, total)
 	}
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
 
 func census(img image.Image) (colours, nonWhite int) {

@@ -2,8 +2,6 @@ package plots
 
 import (
 	"image/color"
-	"image/png"
-	"os"
 	"testing"
 
 	"gonum.org/v1/plot/vg"
@@ -59,15 +57,7 @@ func TestStatusChartShowsWhereTheRefusalsWere(t *testing.T) {
 
 func pixelsOf(t *testing.T, path string, want color.NRGBA) (n, minX, maxX, width int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := decodePNG(t, path)
 	b := img.Bounds()
 	minX, maxX = b.Max.X, -1
 	legendPx := legendColumn / vg.Inch * pngDPI

@@ -81,7 +81,9 @@ var (
 func LockMachine() error {
 	machineOnce.Do(func() {
 		path := filepath.Join(os.TempDir(), "loadlab-tests.lock")
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+		// Read-only: a flock needs no write access, so another user's lock
+		// file (mode 0644 under their umask) serves as well.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o666)
 		if err != nil {
 			machineErr = fmt.Errorf("labtest: machine lock: %w", err)
 			return

@@ -149,6 +149,9 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 				head = duet.Side{Spec: "handler_delay=" + d, Image: imgs.Backend, Settings: map[string]string{"handler_delay": d}}
 			}
 			g := runGate(ctx, log, sc, k.name, same, head, rounds)
+			if ctx.Err() != nil {
+				break // stopped mid-gate: a cut-short duet is not a measurement
+			}
 			g.Delay = k.delay
 			report(g)
 		}

@@ -20,15 +20,17 @@ import (
 // separate ridges. nil when no second holds counts (results written before
 // they existed).
 func heatmapChart(r *results.Results, v *results.Variant, st *results.Stream, end float64) *spec {
-	h := &heatCells{}
+	h := &heatCells{low: len(results.HeatBoundsMs), high: -1}
 	for _, b := range st.Seconds {
 		if len(b.Heat) != len(results.HeatBoundsMs) {
 			continue
 		}
 		h.t = append(h.t, float64(b.T))
 		h.counts = append(h.counts, b.Heat)
-		for _, n := range b.Heat {
-			h.max = max(h.max, n)
+		for band, n := range b.Heat {
+			if n > 0 {
+				h.max, h.low, h.high = max(h.max, n), min(h.low, band), max(h.high, band)
+			}
 		}
 	}
 	if h.max == 0 {
@@ -41,7 +43,8 @@ func heatmapChart(r *results.Results, v *results.Variant, st *results.Stream, en
 		s.addLegend(fmt.Sprintf("%d/s", n), legendBox(heatColor(n, h.max), false))
 	}
 	s.plot.Y.Scale, s.plot.Y.Tick.Marker = plot.LogScale{}, logTicks{}
-	s.plot.Y.Min, s.plot.Y.Max = h.lowestDrawn(), h.highestDrawn()*4 // headroom for the fault labels
+	_, _, ymin, ymax := h.DataRange()
+	s.plot.Y.Min, s.plot.Y.Max = ymin, ymax*4 // headroom for the fault labels
 	return s
 }
 
@@ -51,9 +54,10 @@ const heatLowest = 0.05
 
 // heatCells is one column of coloured cells per second.
 type heatCells struct {
-	t      []float64
-	counts [][]int64
-	max    int64
+	t         []float64
+	counts    [][]int64
+	max       int64
+	low, high int // the lowest and highest bands that hold an answer
 }
 
 func bandEdges(i int) (lo, hi float64) {
@@ -62,32 +66,6 @@ func bandEdges(i int) (lo, hi float64) {
 		return heatLowest, hi
 	}
 	return results.HeatBoundsMs[i-1], hi
-}
-
-// lowestDrawn and highestDrawn bound the bands that hold any answer, so
-// the y axis spans what happened, not 0.05 ms to 60 s.
-func (h *heatCells) lowestDrawn() float64 {
-	for i := range results.HeatBoundsMs {
-		for _, c := range h.counts {
-			if c[i] > 0 {
-				lo, _ := bandEdges(i)
-				return lo
-			}
-		}
-	}
-	return heatLowest
-}
-
-func (h *heatCells) highestDrawn() float64 {
-	for i := len(results.HeatBoundsMs) - 1; i >= 0; i-- {
-		for _, c := range h.counts {
-			if c[i] > 0 {
-				_, hi := bandEdges(i)
-				return hi
-			}
-		}
-	}
-	return results.HeatBoundsMs[len(results.HeatBoundsMs)-1]
 }
 
 // Plot implements plot.Plotter.
@@ -114,10 +92,13 @@ func (h *heatCells) Plot(c draw.Canvas, p *plot.Plot) {
 
 // DataRange implements plot.DataRanger.
 func (h *heatCells) DataRange() (xmin, xmax, ymin, ymax float64) {
-	if len(h.t) == 0 {
+	if h.max == 0 {
 		return 0, 1, heatLowest, 1
 	}
-	return h.t[0], h.t[len(h.t)-1] + 1, h.lowestDrawn(), h.highestDrawn()
+	// The y range spans the bands that hold answers, not 0.05 ms to 60 s.
+	ymin, _ = bandEdges(h.low)
+	_, ymax = bandEdges(h.high)
+	return h.t[0], h.t[len(h.t)-1] + 1, ymin, ymax
 }
 
 // heatColor shades a count on a log scale from a pale to a dark blue: one

@@ -50,8 +50,12 @@ func Variant(m Measured, v *results.Variant) {
 	v.DurationS = m.Load.Duration.Seconds()
 	v.Phases = Phases(v.DurationS, m.Faults)
 	v.Streams = make([]results.Stream, len(m.Load.ByStream))
+	flows := flow(m.Load.Ops, len(m.Load.ByStream), m.Load.Seconds(), m.Load.Incomplete)
 	for i, sr := range m.Load.ByStream {
 		v.Streams[i] = stream(sr, v.Phases, v.DurationS)
+		if flows != nil {
+			addFlow(v.Streams[i].Seconds, flows[i])
+		}
 	}
 	v.Total = make([]results.PhaseSummary, len(v.Phases))
 	for i, ph := range v.Phases {

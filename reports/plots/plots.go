@@ -59,6 +59,9 @@ type spec struct {
 	plot               *plot.Plot
 	legend             plot.Legend
 	legendEntries      int
+	// lower is an optional panel under plot, sharing its x axis, for a
+	// quantity on another scale (requests in flight under throughput).
+	lower *plot.Plot
 }
 
 func newSpec(name, kind, stream, title, xLabel, yLabel string) *spec {
@@ -77,13 +80,41 @@ func (s *spec) addLegend(name string, thumbs ...plot.Thumbnailer) {
 // right so it never covers data.
 func (s *spec) draw(c draw.Canvas) {
 	if s.legendEntries == 0 {
-		s.plot.Draw(c)
+		s.drawPlots(c)
 		return
 	}
-	s.plot.Draw(draw.Crop(c, 0, -legendColumn, 0, 0))
+	s.drawPlots(draw.Crop(c, 0, -legendColumn, 0, 0))
 	top := s.plot.Title.TextStyle.Rectangle(s.plot.Title.Text).Size().Y + s.plot.Title.Padding
 	width := c.Max.X - c.Min.X
 	s.legend.Draw(draw.Crop(c, width-legendColumn+vg.Points(8), 0, 0, -top))
+}
+
+// lowerShare is the part of a chart's height its lower panel takes; a
+// chart with one is taller by as much, so its main plot keeps its size.
+const lowerShare = 0.36
+
+func (s *spec) height() vg.Length {
+	if s.lower != nil {
+		return chartHeight / (1 - lowerShare)
+	}
+	return chartHeight
+}
+
+// drawPlots draws the plot, and the lower panel under it with the data
+// areas' left edges lined up (their y axes' labels differ in width) so
+// that one second is at the same x in both.
+func (s *spec) drawPlots(c draw.Canvas) {
+	if s.lower == nil {
+		s.plot.Draw(c)
+		return
+	}
+	split := (c.Max.Y - c.Min.Y) * lowerShare
+	top, bottom := draw.Crop(c, 0, 0, split, 0), draw.Crop(c, 0, 0, 0, -(c.Max.Y-c.Min.Y-split))
+	topLeft := s.plot.DataCanvas(top).Min.X - top.Min.X
+	bottomLeft := s.lower.DataCanvas(bottom).Min.X - bottom.Min.X
+	shift := max(topLeft, bottomLeft)
+	s.plot.Draw(draw.Crop(top, shift-topLeft, 0, 0, 0))
+	s.lower.Draw(draw.Crop(bottom, shift-bottomLeft, 0, 0, 0))
 }
 
 // build makes the specs of every chart of r, in display order.
@@ -196,7 +227,7 @@ func encode(s *spec, format string) (data []byte, err error) {
 	var buf bytes.Buffer
 	switch format {
 	case SVG:
-		c := vgsvg.New(chartWidth, chartHeight)
+		c := vgsvg.New(chartWidth, s.height())
 		s.draw(draw.New(c))
 		if _, err := c.WriteTo(&buf); err != nil {
 			return nil, err
@@ -205,7 +236,7 @@ func encode(s *spec, format string) (data []byte, err error) {
 		// Encoded here rather than by vgimg.PngCanvas to pick the fastest
 		// compression: charts are flat colours and compress well anyway,
 		// and the default level spends half the render time in deflate.
-		c := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))
+		c := vgimg.NewWith(vgimg.UseWH(chartWidth, s.height()), vgimg.UseDPI(pngDPI))
 		s.draw(draw.New(c))
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
 		if err := enc.Encode(&buf, c.Image()); err != nil {

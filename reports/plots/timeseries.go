@@ -2,6 +2,7 @@ package plots
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -48,6 +49,11 @@ func (s *spec) addLines(name string, segs []plotter.XYs, sty draw.LineStyle) {
 		s.plot.Add(line{&plotter.Line{XYs: xys, LineStyle: sty}})
 	}
 	s.addLegend(name, &plotter.Line{LineStyle: sty})
+}
+
+// addLine adds one line to p, without a legend entry.
+func addLine(p *plot.Plot, xys plotter.XYs, sty draw.LineStyle) {
+	p.Add(line{&plotter.Line{XYs: xys, LineStyle: sty}})
 }
 
 // line is a plotter.Line without glyph boxes: the plot asks for a box per
@@ -177,9 +183,82 @@ func latencyChart(r *results.Results, stream string, end float64) *spec {
 	return s
 }
 
-// throughputChart draws successful responses per second of one stream
-// (solid) against requests sent per second (dotted), variants overlaid.
+// throughputChart draws, per second of one stream, the requests offered
+// (the schedule), sent and achieved (successful answers, as they arrived),
+// variants overlaid, with the requests in flight in a panel below: the
+// generator's saturation (sent falls below offered, in flight reaches the
+// worker limit) and the target's knee (achieved flattens while in flight
+// climbs) in one picture. A file from before the flow was recorded gets
+// successes and requests by intended second, without the panel.
 func throughputChart(r *results.Results, stream string, end float64) *spec {
+	if !hasFlow(r, stream) {
+		return intendedThroughputChart(r, stream, end)
+	}
+	s := newTimeSpec(r, "throughput-"+fileName(stream), "throughput", stream,
+		fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), achieved (solid)", stream), "requests/s", end)
+	s.plot.X.Label.Text = ""
+	s.lower = newPlot("", timeAxis, "")
+	s.lower.Add(newFaultBands(r.Variants, end))
+	s.lower.X.Min, s.lower.X.Max = 0, end
+	maxV, maxIn, limit := 0.0, 0.0, 0
+	for i := range r.Variants {
+		v := &r.Variants[i]
+		st := findStream(v, stream)
+		if st == nil {
+			continue
+		}
+		per := func(f func(results.Bucket) float64) []plotter.XYs {
+			return segments(st.Seconds, func(b results.Bucket) (float64, bool) { return f(b), true })
+		}
+		s.addLines(v.Name+" achieved/s", per(func(b results.Bucket) float64 { return float64(b.Achieved) }), lineStyle(i, 0, vg.Points(1.4)))
+		s.addLines(v.Name+" sent/s", per(func(b results.Bucket) float64 { return float64(b.Sent) }), lineStyle(i, 1, vg.Points(0.9)))
+		s.addLines(v.Name+" offered/s", per(func(b results.Bucket) float64 { return float64(b.Requests) }), lineStyle(i, 2, vg.Points(0.9)))
+		for _, seg := range per(func(b results.Bucket) float64 { return b.InFlight }) {
+			addLine(s.lower, seg, lineStyle(i, 0, vg.Points(1.2)))
+		}
+		for _, seg := range per(func(b results.Bucket) float64 { return float64(b.MaxInFlight) }) {
+			addLine(s.lower, seg, lineStyle(i, 2, vg.Points(0.8)))
+		}
+		for _, b := range st.Seconds {
+			maxV = math.Max(maxV, float64(max(b.Requests, b.Sent, b.Achieved)))
+			maxIn = math.Max(maxIn, float64(b.MaxInFlight))
+		}
+		limit = max(limit, st.WorkerLimit)
+	}
+	s.plot.Y.Min, s.plot.Y.Max = 0, math.Max(1, maxV*1.15)
+	s.lower.Y.Min, s.lower.Y.Max = 0, math.Max(1, maxIn*1.15)
+	// A long rotated label would pad the short panel away: the styles are
+	// spelled out in the panel's title.
+	s.lower.Y.Label.Text = "in flight"
+	s.lower.Title.Text = "requests in flight per second: mean (solid), peak (dotted)"
+	s.lower.Title.TextStyle.Font.Size = vg.Points(9)
+	if limit > 0 && float64(limit) <= maxIn*2 {
+		// The generator's cap, drawn only when in flight came near it.
+		addLine(s.lower, plotter.XYs{{X: 0, Y: float64(limit)}, {X: end, Y: float64(limit)}},
+			draw.LineStyle{Color: color.Gray{Y: 0x60}, Width: vg.Points(0.8), Dashes: []vg.Length{vg.Points(1), vg.Points(2)}})
+		s.lower.Y.Max = math.Max(s.lower.Y.Max, float64(limit)*1.1)
+	}
+	return s
+}
+
+// hasFlow reports whether any variant's stream recorded its flow.
+func hasFlow(r *results.Results, stream string) bool {
+	for i := range r.Variants {
+		if st := findStream(&r.Variants[i], stream); st != nil {
+			for _, b := range st.Seconds {
+				if b.Sent > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// intendedThroughputChart draws successful responses per second of one
+// stream (solid) against requests intended per second (dotted), both by
+// intended second, variants overlaid.
+func intendedThroughputChart(r *results.Results, stream string, end float64) *spec {
 	s := newTimeSpec(r, "throughput-"+fileName(stream), "throughput", stream,
 		fmt.Sprintf("Throughput of %s (successes solid, sent dotted)", stream), "requests/s", end)
 	maxV := 0.0

@@ -201,6 +201,15 @@ type Bucket struct {
 	// hits are not answers) by latency band: Heat[i] holds those in
 	// (HeatBoundsMs[i-1], HeatBoundsMs[i]] ms. Added without a schema bump.
 	Heat []int64 `json:"heat,omitempty"`
+	// The flow in this second of wall time, read from the op history
+	// (Requests and the rest count by intended time): requests that left,
+	// successful answers that arrived, and requests in flight (the mean
+	// over the second and the peak). Zero in files from before they were
+	// added (no schema bump) and when the history missed requests.
+	Sent        int64   `json:"sent,omitempty"`
+	Achieved    int64   `json:"achieved,omitempty"`
+	InFlight    float64 `json:"in_flight,omitempty"`
+	MaxInFlight int64   `json:"max_in_flight,omitempty"`
 }
 
 // PhaseSummary aggregates a stream over one phase.

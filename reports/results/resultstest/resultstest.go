@@ -10,9 +10,12 @@
 package resultstest
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/analyse"
+	"github.com/loadlab/loadlab/harness/history"
 	"github.com/loadlab/loadlab/harness/load"
 	"github.com/loadlab/loadlab/reports/results"
 )
@@ -28,7 +31,10 @@ type Stream struct {
 // Measure records every request of the streams over the given seconds and
 // fills v's duration, phases (derived from faults), streams and totals as a
 // run would; v's metrics are kept. Generator health follows from the
-// samples: unsent ones are intended but not sent.
+// samples: unsent ones are intended but not sent. Request i of second t is
+// intended at t + i/Rate seconds; each one sent is also an op of the
+// history (a success acknowledged, anything else failed), so the flow per
+// second of wall time is there too.
 func Measure(v *results.Variant, seconds int, faults []results.FaultWindow, streams ...Stream) {
 	res := &load.Result{Duration: time.Duration(seconds) * time.Second}
 	for si, st := range streams {
@@ -47,12 +53,19 @@ func Measure(v *results.Variant, seconds int, faults []results.FaultWindow, stre
 					h.LateSends++
 				}
 				h.MaxLate = max(h.MaxLate, x.Late)
+				intended := time.Duration(t)*time.Second + time.Duration(i)*time.Second/time.Duration(st.Rate)
+				op := history.Op{InvokeNs: int64(intended + x.Late), CompleteNs: int64(intended + x.Latency), Stream: uint8(si), Outcome: history.Fail}
+				if x.Success {
+					op.Outcome = history.OK
+				}
+				res.Ops = append(res.Ops, op)
 			}
 		}
 		h.Sent = h.Intended - h.Unsent
 		h.Saturated = h.Unsent*100 > h.Intended || h.LateSends*100 > h.Sent
 		res.ByStream = append(res.ByStream, sr)
 	}
+	slices.SortStableFunc(res.Ops, func(a, b history.Op) int { return cmp.Compare(a.InvokeNs, b.InvokeNs) })
 	analyse.Variant(analyse.Measured{Load: res, Faults: faults, Metrics: v.Metrics}, v)
 }
 

@@ -59,6 +59,7 @@ type Config struct {
 	RedisTimeout time.Duration // redis_timeout: deadline of every Redis call
 	MaxBody      int64         // max_body: largest accepted PUT body in bytes
 	DBPool       int           // db_pool: Postgres connections at most, 0 = 16 (or pool_max_conns of database_url)
+	Counters     string        // counters: how POST /counters/{key}/increment adds one: atomic, for-update, optimistic, rmw
 	// HandlerDelay (handler_delay) is a fixed service time added to every
 	// GET of an item, 0 = off. A teaching knob: plant a known slowdown and
 	// see how large it must be before a gate can tell (make calibrate).
@@ -85,6 +86,7 @@ func DefaultConfig() Config {
 		Stampede:          StampedeNone,
 		Writes:            WritesSync,
 		Consistency:       ConsistencyCP,
+		Counters:          CountersAtomic,
 		DBTimeout:         500 * time.Millisecond,
 		RedisTimeout:      200 * time.Millisecond,
 		MaxBody:           64 << 10,
@@ -120,6 +122,7 @@ func (c *Config) settings() []setting {
 		{"redis_timeout", "deadline of every Redis call", (*durationValue)(&c.RedisTimeout)},
 		{"max_body", "largest PUT body in bytes", (*int64Value)(&c.MaxBody)},
 		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
+		{"counters", "atomic | for-update | optimistic | rmw: how a counter increment adds one", (*stringValue)(&c.Counters)},
 		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
 		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
@@ -193,6 +196,7 @@ func (c Config) Validate() error {
 		oneOf("stampede", c.Stampede, StampedeNone, StampedeSingleflight, StampedeEarlyRefresh),
 		oneOf("writes", c.Writes, WritesSync, WritesQueue),
 		oneOf("consistency", c.Consistency, ConsistencyCP, ConsistencyAP),
+		oneOf("counters", c.Counters, CountersAtomic, CountersForUpdate, CountersOptimistic, CountersRMW),
 		positive("cache_ttl", c.CacheTTL),
 		positive("db_timeout", c.DBTimeout),
 		positive("redis_timeout", c.RedisTimeout),

@@ -278,9 +278,23 @@ type response struct {
 
 func (ts *testServer) do(method, path string, body io.Reader) response {
 	ts.tb.Helper()
+	return ts.send(method, path, body, nil)
+}
+
+// doWith sends a request without a body, with the given headers.
+func (ts *testServer) doWith(method, path string, header http.Header) response {
+	ts.tb.Helper()
+	return ts.send(method, path, nil, header)
+}
+
+func (ts *testServer) send(method, path string, body io.Reader, header http.Header) response {
+	ts.tb.Helper()
 	req, err := http.NewRequest(method, ts.http.URL+path, body)
 	if err != nil {
 		ts.tb.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	start := time.Now()
 	resp, err := ts.client.Do(req)

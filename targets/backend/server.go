@@ -79,6 +79,8 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("GET /items/{key}", items(s.getItem))
 	mux.Handle("PUT /items/{key}", items(s.putItem))
+	mux.Handle("GET /counters/{key}", items(s.getCounter))
+	mux.Handle("POST /counters/{key}/increment", items(s.incrementCounter))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	return s.metrics.instrument(mux)

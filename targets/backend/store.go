@@ -94,6 +94,9 @@ func (s *pgStore) waitReady(ctx context.Context, log *slog.Logger) error {
 	for {
 		attempt, cancel := context.WithTimeout(ctx, max(2*time.Second, s.timeout))
 		_, err := s.pool.Exec(attempt, schemaSQL)
+		if err == nil {
+			_, err = s.pool.Exec(attempt, counterSchemaSQL)
+		}
 		cancel()
 		if err == nil {
 			return nil

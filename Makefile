@@ -40,7 +40,7 @@ scenario: images ## run a scenario: make scenario name=partition [quick=1] [long
 # run one after the other: the lessons, the duet and the history tests judge
 # contrasts and slowdowns measured on a 2-core machine, and two labs side by
 # side made the machine, not the system under test, decide them.
-test: images ## run every test, then fuzz briefly (needs Docker; LOADLAB_REQUIRE_DOCKER=1 turns skips into failures)
+test: images ## run every test, then fuzz briefly (needs Docker; LOADLAB_REQUIRE_DOCKER=1 and LOADLAB_REQUIRE_BROWSER=1 turn skips into failures)
 	$(GO) test -count=1 -timeout 13m ./...
 	$(MAKE) --no-print-directory fuzz
 

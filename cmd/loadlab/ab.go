@@ -14,6 +14,7 @@ import (
 
 	"github.com/loadlab/loadlab/harness/duet"
 	"github.com/loadlab/loadlab/harness/images"
+	"github.com/loadlab/loadlab/reports"
 	"github.com/loadlab/loadlab/reports/compare"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
@@ -45,8 +46,10 @@ X and Y are each:
   a settings overlay       cache=none   handler_delay=1ms   (on the default backend)
 
 Writes OUT/<scenario>/ab-<UTC time>/ with base/round-NN/ and head/round-NN/
-(results.json and the usual reports), duet.json, compare.txt and compare.md,
-and prints the comparison, paired by round (see 'loadlab compare').
+(results.json and the usual reports), duet.json, compare.txt, compare.md and
+compare.html (the verdict, a forest plot of every row against its threshold,
+both sides' spectra and latency per second overlaid), and prints the
+comparison, paired by round (see 'loadlab compare').
 Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		Example: `  loadlab ab partition --quick --base main --head HEAD
   loadlab ab latency --quick --base cache=cache-aside --head cache=none --rounds 8
@@ -126,7 +129,8 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		}
 		if err := errors.Join(
 			results.WriteFileAtomic(filepath.Join(dir, "compare.txt"), text.Bytes()),
-			results.WriteFileAtomic(filepath.Join(dir, "compare.md"), md.Bytes())); err != nil {
+			results.WriteFileAtomic(filepath.Join(dir, "compare.md"), md.Bytes()),
+			writeComparePage(filepath.Join(dir, reports.CompareHTMLFile), rep, outcome.Base, outcome.Head)); err != nil {
 			return exitErr(exitUsage, err)
 		}
 		shown := text.Bytes()

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 
+	"github.com/loadlab/loadlab/reports"
 	"github.com/loadlab/loadlab/reports/compare"
+	"github.com/loadlab/loadlab/reports/results"
 	"github.com/spf13/cobra"
 )
 
@@ -11,6 +13,7 @@ func (c cli) compareCmd() *cobra.Command {
 	var (
 		markdown, paired bool
 		labels           []string
+		htmlFile         string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare BASE HEAD",
@@ -27,15 +30,20 @@ only when the whole interval lies beyond its threshold. --paired: run i of BASE
 and run i of HEAD ran side by side (duet rounds). With fewer than 3 runs a side
 run-to-run noise is unknown: no metric is judged, and only a check that passes
 in BASE and fails in HEAD fails the comparison.
+--html FILE also writes the comparison as one self-contained page: the
+verdict, a forest plot of every row against its threshold, the table, and
+per stream the latency spectra and per-second latency of both sides overlaid.
 Exit status: 0 no regression, 1 regression, 2 error.`,
 		Example: `  loadlab compare results/partition/20261201T101500Z results/partition/latest
   loadlab compare --p99 20% --phase 'during db-partition' --markdown base/results.json head/results.json
-  loadlab compare --paired --markdown results/partition-ab/latest/base results/partition-ab/latest/head`,
+  loadlab compare --paired --markdown results/partition-ab/latest/base results/partition-ab/latest/head
+  loadlab compare --paired --html compare.html results/partition/ab-20261201T101500Z/base results/partition/ab-20261201T101500Z/head`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 	}
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print Markdown (for $GITHUB_STEP_SUMMARY or a PR comment)")
 	cmd.Flags().BoolVar(&paired, "paired", false, "run i of BASE and run i of HEAD ran side by side (duet rounds)")
 	cmd.Flags().StringSliceVar(&labels, "labels", nil, "names for the two sides, e.g. --labels main,pr-42")
+	cmd.Flags().StringVar(&htmlFile, "html", "", "also write the comparison as a self-contained HTML page to this file")
 	judging := judgeFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		base, err := compare.ReadRuns(args[0])
@@ -63,12 +71,27 @@ Exit status: 0 no regression, 1 regression, 2 error.`,
 		if err := write(c.stdout); err != nil {
 			return exitErr(exitUsage, err)
 		}
+		if htmlFile != "" {
+			if err := writeComparePage(htmlFile, rep, base, head); err != nil {
+				return exitErr(exitUsage, err)
+			}
+		}
 		if rep.Regressed() {
 			return exitCode(exitFailed)
 		}
 		return nil
 	}
 	return cmd
+}
+
+// writeComparePage writes compare.html atomically; a page that lost a
+// chart is still written, and the chart's error returned.
+func writeComparePage(path string, rep *compare.Report, base, head []*results.Results) error {
+	page, err := reports.ComparePage(rep, base, head)
+	if page == nil {
+		return err
+	}
+	return errors.Join(err, results.WriteFileAtomic(path, page))
 }
 
 // judgeFlags adds the flags that say how rows are judged (alpha,

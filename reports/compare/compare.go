@@ -481,14 +481,7 @@ func (r *Report) judge(cfg *config) {
 // scale: latency ×1.10 is a regression, ×1/1.10 an improvement; throughput
 // ×0.95 a regression, ×1/0.95 an improvement.
 func (m metricSpec) judge(lo, hi float64, t Thresholds) Change {
-	th := m.threshold(t)
-	margin := th
-	if m.relative {
-		margin = math.Log1p(th)
-		if m.higherIsBetter {
-			margin = -math.Log1p(-th) // +Inf for a drop of 100 % or more: never
-		}
-	}
+	margin := m.margin(t)
 	worse, better := lo > margin, hi < -margin
 	if m.higherIsBetter {
 		worse, better = hi < -margin, lo > margin
@@ -500,6 +493,20 @@ func (m metricSpec) judge(lo, hi float64, t Thresholds) Change {
 		return ChangeImprovement
 	}
 	return ChangeNone
+}
+
+// margin is how far from no change, on the estimation scale (log ratio or
+// difference), an interval must lie to count: the threshold, symmetric on
+// the log scale for ratios.
+func (m metricSpec) margin(t Thresholds) float64 {
+	th := m.threshold(t)
+	if !m.relative {
+		return th
+	}
+	if m.higherIsBetter {
+		return -math.Log1p(-th) // +Inf for a drop of 100 % or more: never
+	}
+	return math.Log1p(th)
 }
 
 // checkKey names a check within a variant: the n-th check of that stream,

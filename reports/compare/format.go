@@ -79,9 +79,9 @@ func plural(n int, one, many string) string {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario: %s\n", r.Scenario)
-	fmt.Fprintf(&b, "base: %s\n", runLine(r.Base))
-	fmt.Fprintf(&b, "head: %s\n", runLine(r.Head))
-	fmt.Fprintf(&b, "%s\n", r.methodLine())
+	fmt.Fprintf(&b, "base: %s\n", r.Base.Describe())
+	fmt.Fprintf(&b, "head: %s\n", r.Head.Describe())
+	fmt.Fprintf(&b, "%s\n", r.Method())
 	if _, err := io.WriteString(w, b.String()+"\n"); err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "### %s %s: %s\n\n", icon, markdownCell(r.Scenario), markdownCell(string(r.Verdict)))
 	fmt.Fprintf(&b, "%s\n\n", markdownCell(r.Summary()))
 	fmt.Fprintf(&b, "- base: %s\n- head: %s\n- %s\n\n",
-		markdownCell(runLine(r.Base)), markdownCell(runLine(r.Head)), markdownCell(r.methodLine()))
+		markdownCell(r.Base.Describe()), markdownCell(r.Head.Describe()), markdownCell(r.Method()))
 
 	var changed []Row
 	for _, row := range r.Rows {
@@ -196,26 +196,21 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 // reason a row was not judged. grouped blanks repeated variant/stream/phase.
 func (r *Report) metricTable(rows []Row, grouped bool) *table {
 	t := &table{
-		header: []string{"variant", "stream", "phase", "metric", "base", "head", "head/base", r.intervalHeader(), "runs", "judgement"},
+		header: []string{"variant", "stream", "phase", "metric", "base", "head", "head/base", r.IntervalHeader(), "runs", "judgement"},
 		right:  []bool{false, false, false, false, true, true, true, true, true, false},
 	}
 	if grouped {
 		t.group = 3
 	}
 	for _, row := range rows {
-		judgement := mark(row.Change)
-		if row.Why != "" {
-			judgement += ": " + row.Why
-		}
-		t.add(row.Variant, row.Stream, row.Phase, string(row.Metric),
-			formatValue(row.Metric, row.Base, false), formatValue(row.Metric, row.Head, false),
-			formatChange(row, row.Est), formatInterval(row), fmt.Sprintf("%d+%d", row.NBase, row.NHead), judgement)
+		c := row.Cells()
+		t.add(row.Variant, row.Stream, row.Phase, string(row.Metric), c.Base, c.Head, c.Change, c.Interval, c.Runs, c.Judgement)
 	}
 	return t
 }
 
-// intervalHeader names the interval column by its confidence.
-func (r *Report) intervalHeader() string {
+// IntervalHeader names the interval column by its confidence, e.g. "95% CI".
+func (r *Report) IntervalHeader() string {
 	return fmt.Sprintf("%s%% CI", formatShort(100*(1-r.Alpha)))
 }
 
@@ -241,8 +236,9 @@ func formatInterval(row Row) string {
 	return fmt.Sprintf("[%s, %s]", formatValue(row.Metric, row.Lo, true), formatValue(row.Metric, row.Hi, true))
 }
 
-// methodLine says how rows were judged.
-func (r *Report) methodLine() string {
+// Method says in one line how rows were judged: the unit, the interval,
+// its correction and the thresholds.
+func (r *Report) Method() string {
 	design := "independent runs, Welch t interval of the ratio of geometric means"
 	if r.Paired {
 		design = "paired rounds run side by side, t interval of the geometric mean of head/base ratios"
@@ -259,22 +255,9 @@ func (r *Report) checkTable() *table {
 		header: []string{"variant", "stream", "phase", "check", "base", "head", ""},
 		right:  []bool{false, false, false, false, false, false, false},
 	}
-	outcome := func(passed, runs int, observed float64) string {
-		word := "FAIL"
-		if passed == runs {
-			word = "pass"
-		}
-		if runs != 1 {
-			word = fmt.Sprintf("%s %d/%d", word, passed, runs)
-		}
-		return fmt.Sprintf("%s (%s)", word, formatShort(observed))
-	}
 	for _, c := range r.Checks {
-		stream := c.Stream
-		if stream == "" {
-			stream = "*"
-		}
-		t.add(c.Variant, stream, c.Phase, c.Expect, outcome(c.BasePassed, c.BaseRuns, c.BaseObserved), outcome(c.HeadPassed, c.HeadRuns, c.HeadObserved), mark(c.Change))
+		cells := c.Cells()
+		t.add(c.Variant, cells.Stream, c.Phase, c.Expect, cells.Base, cells.Head, cells.Change)
 	}
 	return t
 }
@@ -292,7 +275,9 @@ func mark(c Change) string {
 	}
 }
 
-func runLine(ri RunInfo) string {
+// Describe names one side in one line: label, runs, start, version, scale
+// and status.
+func (ri RunInfo) Describe() string {
 	parts := []string{ri.Label}
 	if ri.Runs > 1 {
 		parts = append(parts, fmt.Sprintf("%d runs", ri.Runs))

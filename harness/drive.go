@@ -125,6 +125,9 @@ func loadStreams(streams []scenarios.Stream) []load.Stream {
 		if s.Arrival == scenarios.ArrivalPoisson {
 			out[i].Arrival = load.Poisson
 		}
+		if r := s.Retry; r != nil {
+			out[i].Retry = &load.Retry{Max: r.Max, On: r.On, Backoff: r.Backoff}
+		}
 	}
 	return out
 }

@@ -28,7 +28,9 @@ const seedWorkers = 16
 func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, values *history.Values, rd history.Reader) (int, error) {
 	keys := 0
 	for _, s := range sc.Load {
-		keys = max(keys, s.Keys.Count)
+		if !s.IsIncrement() { // counters start at zero
+			keys = max(keys, s.Keys.Count)
+		}
 	}
 	if keys == 0 || keys > maxSeedKeys {
 		return 0, nil

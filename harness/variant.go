@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/analyse"
@@ -55,6 +56,7 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	m.Converged, m.ConvergedAtS = settled.Converged, (settled.start + settled.Took).Seconds()
 	m.Metrics = d.scrape.stop()
 	m.Final = &settled.Final
+	m.Counters, m.CountersFrom = r.readCounters(ctx, sc, e)
 	analyse.Variant(m, &rv)
 	r.recordHistory(ctx, sc, v, e, values, d, settled.Final.States, rv.History)
 
@@ -97,6 +99,26 @@ func (r *runner) seed(ctx context.Context, sc *scenarios.Scenario, v scenarios.V
 	return n, err
 }
 
+// readCounters reads the final counters of a scenario with increment
+// streams from the sample backend's Postgres, after the settle stage; nil
+// and why not, when they cannot be read.
+func (r *runner) readCounters(ctx context.Context, sc *scenarios.Scenario, e *env.Env) (map[uint32]int64, string) {
+	if !slices.ContainsFunc(sc.Load, scenarios.Stream.IsIncrement) {
+		return nil, ""
+	}
+	if sc.Target.Image != "" {
+		return nil, "the counters are read from the sample backend's table, and this target is " + sc.Target.Image
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	counters, err := history.ReadCounters(cctx, e.PostgresDSN)
+	if err != nil {
+		r.log.Error("history: final counters", "err", err)
+		return nil, err.Error()
+	}
+	return counters, "postgres: SELECT key, value FROM counters (around toxiproxy)"
+}
+
 // settled is what the settle stage saw, and when it began (since T0).
 type settled struct {
 	history.Settlement
@@ -117,7 +139,7 @@ func (r *runner) settle(ctx context.Context, sc *scenarios.Scenario, v scenarios
 	}
 	var ops []history.Op
 	if d.load != nil {
-		ops = d.load.Ops
+		ops, _ = history.SplitIncrements(d.load.Ops, analyse.IncrementStreams(d.load.ByStream))
 	}
 	s.Settlement = history.Settle(sctx, rd, ops, history.WithSeeded(seeded))
 	if s.Err != nil {

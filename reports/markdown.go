@@ -123,12 +123,22 @@ func overflow(st results.Stream) int64 {
 // historyMarkdown is the history verdict of a variant with the evidence of
 // its first anomalies.
 func historyMarkdown(b *bytes.Buffer, h *results.History) {
-	fmt.Fprintf(b, "History: %s operations (%s writes, %s acked; %s reads, %s ok; %s unknown) · **%s lost writes** · **%s stale reads** (%s) · **%s impossible reads** · %s version regressions · %s unconverged keys · %s\n\n",
-		fmtInt(h.Operations), fmtInt(h.Writes), fmtInt(h.AckedWrites), fmtInt(h.Reads), fmtInt(h.OKReads), fmtInt(h.Unknown),
-		fmtInt(h.LostWrites), fmtInt(h.StaleReads), fmtRatio(h.StaleRatio), fmtInt(h.ImpossibleReads),
-		fmtInt(h.VersionRegressions), fmtInt(h.UnconvergedKeys), convergence(h))
+	if h.Operations > 0 || h.Increments == nil { // a run of increments only has no item history
+		fmt.Fprintf(b, "History: %s operations (%s writes, %s acked; %s reads, %s ok; %s unknown) · **%s lost writes** · **%s stale reads** (%s) · **%s impossible reads** · %s version regressions · %s unconverged keys · %s\n\n",
+			fmtInt(h.Operations), fmtInt(h.Writes), fmtInt(h.AckedWrites), fmtInt(h.Reads), fmtInt(h.OKReads), fmtInt(h.Unknown),
+			fmtInt(h.LostWrites), fmtInt(h.StaleReads), fmtRatio(h.StaleRatio), fmtInt(h.ImpossibleReads),
+			fmtInt(h.VersionRegressions), fmtInt(h.UnconvergedKeys), convergence(h))
+	}
 	if h.Incomplete != "" {
 		fmt.Fprintf(b, "⚠️ The op history is incomplete (%s): its checks fail.\n\n", h.Incomplete)
+	}
+	if inc := h.Increments; inc != nil {
+		if inc.Unread != "" {
+			fmt.Fprintf(b, "Counter increments: %s sent; ⚠️ the final counters were not read (%s): no verdict.\n\n", fmtInt(inc.Sent), inc.Unread)
+		} else {
+			fmt.Fprintf(b, "Counter increments: %s sent, %s acknowledged, %s unknown, over %d keys; final counters %s · **%s lost updates** (%s of the acknowledged, %d keys short) · %s counted beyond possible\n\n",
+				fmtInt(inc.Sent), fmtInt(inc.Acked), fmtInt(inc.Unknown), inc.Keys, fmtInt(inc.Final), fmtInt(inc.Lost), fmtRatio(inc.LostRatio), inc.KeysLosing, fmtInt(inc.Extra))
+		}
 	}
 	if len(h.Examples) == 0 {
 		return

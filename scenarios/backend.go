@@ -33,6 +33,7 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "max_body", Kind: "int", Min: 1},
 	{Name: "db_pool", Kind: "int", Min: 0},
 	{Name: "handler_delay", Kind: "duration"},
+	{Name: "counters", Kind: "enum", Values: []string{"atomic", "for-update", "optimistic", "rmw"}},
 	{Name: "startup_timeout", Kind: "duration"},
 	{Name: "breaker_threshold", Kind: "int", Min: 0},
 	{Name: "breaker_cooldown", Kind: "duration"},

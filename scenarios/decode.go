@@ -48,7 +48,8 @@ const (
 var (
 	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "environment", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
-	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers"}
+	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry"}
+	retryKeys     = []string{"max", "on", "backoff"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
 	faultKeys     = []string{"name", "link", "at", "for", "toxic"}
@@ -291,7 +292,7 @@ func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, 
 		st.BodySize = DefaultBodySize
 	}
 	if v, ok := f.integer("body_size", 0, maxBodySize); ok {
-		if st.Method == "GET" {
+		if st.Method != "PUT" {
 			d.errorAt(f.get("body_size"), f.field("body_size"), "applies only to PUT streams")
 		}
 		st.BodySize = int(v)
@@ -299,7 +300,42 @@ func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, 
 	if v, ok := f.integer("max_workers", 0, maxWorkers); ok {
 		st.MaxWorkers = int(v)
 	}
+	if n := f.get("retry"); n != nil {
+		st.Retry = d.retry(n, f.field("retry"))
+	}
 	return st, d.count() == errs
+}
+
+// maxRetries bounds a retry policy: every load loop is bounded.
+const maxRetries = 100
+
+// retry reads a stream's retry policy: {max: 5, on: [412, 503], backoff: 10ms}.
+func (d *decoder) retry(n *yaml.Node, path string) *Retry {
+	f, ok := d.mapping(n, path, retryKeys)
+	if !ok {
+		return nil
+	}
+	r := &Retry{}
+	if f.require("max", "how many times a request is sent again at most, e.g. 5") {
+		if v, ok := f.integer("max", 1, maxRetries); ok {
+			r.Max = int(v)
+		}
+	}
+	if f.require("on", "the statuses that are retried, e.g. [412, 503]") {
+		codes, _ := f.list("on")
+		if len(codes) == 0 {
+			d.errorAt(f.get("on"), f.field("on"), "names no status to retry")
+		}
+		for i, c := range codes {
+			if v, ok := d.integer(c, indexPath(f.field("on"), i), 400, 599); ok {
+				r.On = append(r.On, int(v))
+			}
+		}
+	}
+	if f.has("backoff") {
+		r.Backoff, _ = f.duration("backoff", 0, maxDuration)
+	}
+	return r
 }
 
 // rate reads a rate: "400/s", "30/m", "2/h" or a plain number per second.

@@ -34,12 +34,13 @@ var checkMetrics = []struct {
 	{"lost_writes", countMetric}, {"stale_reads", countMetric},
 	{"stale_read_ratio", ratioMetric},
 	{"impossible_reads", countMetric}, {"version_regressions", countMetric}, {"unconverged_keys", countMetric},
+	{"lost_updates", countMetric}, {"lost_update_ratio", ratioMetric},
 	{"convergence", secondsMetric},
 }
 
 // historyMetrics come from the write/read history of the whole run, not
 // from one stream's requests.
-var historyMetrics = []string{"lost_writes", "stale_reads", "stale_read_ratio", "convergence", "impossible_reads", "version_regressions", "unconverged_keys"}
+var historyMetrics = []string{"lost_writes", "stale_reads", "stale_read_ratio", "convergence", "impossible_reads", "version_regressions", "unconverged_keys", "lost_updates", "lost_update_ratio"}
 
 // scrapedSeries are the series the harness derives from the target's
 // /metrics, by name, with their unit as results.json writes it. A test in

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,10 @@ load:
     keys: {distribution: zipf, zipf_s: 1.5}
     body_size: 1024
     arrival: poisson
+  - name: increments
+    request: POST /counters/{key}/increment
+    rate: 5/s
+    retry: {max: 8, on: [412, 503], backoff: 2ms}
 faults:
   - name: slow
     link: client->backend
@@ -120,6 +125,10 @@ checks:
 	}
 	if w.Rate.PerSecond() != 2 || w.Keys.ZipfS != 1.5 || w.BodySize != 1024 || !w.IsWrite() || w.Arrival != ArrivalPoisson || r.Arrival != ArrivalEven {
 		t.Errorf("writes = %+v", w)
+	}
+	if inc := s.Load[2]; !inc.IsIncrement() || !inc.IsWrite() || inc.BodySize != 0 || inc.Retry == nil ||
+		inc.Retry.Max != 8 || !slices.Equal(inc.Retry.On, []int{412, 503}) || inc.Retry.Backoff != 2*time.Millisecond || r.Retry != nil {
+		t.Errorf("increments = %+v, retry %+v", inc, inc.Retry)
 	}
 	slow := s.Faults[0]
 	if slow.Toxic.Stream != "upstream" || slow.Toxic.Toxicity != 0.5 || slow.Toxic.Attributes["jitter"] != 5 || slow.At != 0 {
@@ -202,7 +211,7 @@ func TestParseErrors(t *testing.T) {
 		{"huge rate", strings.Replace(minimal, "10/s", "200000/s", 1), 7, "load[0].rate", "too large (at most 100000/s)"},
 		{"fractional rate", strings.Replace(minimal, "10/s", "0.5/s", 1), 7, "load[0].rate", "write 30/m"},
 		{"rate unit", strings.Replace(minimal, "10/s", "10/d", 1), 7, "load[0].rate", "not a rate"},
-		{"method", strings.Replace(minimal, "GET", "DELETE", 1), 6, "load[0].request", `method "DELETE" is not supported (use GET or PUT)`},
+		{"method", strings.Replace(minimal, "GET", "DELETE", 1), 6, "load[0].request", `method "DELETE" is not supported (use GET, PUT or POST)`},
 		{"no key in path", strings.Replace(minimal, "/items/{key}", "/items", 1), 6, "load[0].request", "must contain {key}"},
 		{"other placeholder", strings.Replace(minimal, "/items/{key}", "/{id}/{key}", 1), 6, "load[0].request", "{key} is the only placeholder"},
 		{"missing request", strings.Replace(minimal, "    request: GET /items/{key}\n", "", 1), 5, "load[0].request", "is required"},
@@ -213,6 +222,11 @@ func TestParseErrors(t *testing.T) {
 		{"zipf_s range", minimal + "    keys: {distribution: zipf, zipf_s: 1}\n", 8, "load[0].keys.zipf_s", "must be above 1"},
 		{"hot keys > count", minimal + "    keys: {count: 2, distribution: hot, hot_keys: 3}\n", 8, "load[0].keys.hot_keys", "3 hot keys, but only 2 keys"},
 		{"body on GET", minimal + "    body_size: 10\n", 8, "load[0].body_size", "applies only to PUT"},
+		{"retry without max", minimal + "    retry: {on: [412]}\n", 8, "load[0].retry.max", "is required"},
+		{"retry max", minimal + "    retry: {max: 1000, on: [412]}\n", 8, "load[0].retry.max", "too large"},
+		{"retry on nothing", minimal + "    retry: {max: 3, on: []}\n", 8, "load[0].retry.on", "names no status"},
+		{"retry on 200", minimal + "    retry: {max: 3, on: [503, 200]}\n", 8, "load[0].retry.on[1]", "at least 400"},
+		{"retry key", minimal + "    retry: {max: 3, on: [503], backof: 1ms}\n", 8, "load[0].retry.backof", `did you mean "backoff"?`},
 		{"body huge", strings.Replace(minimal, "GET", "PUT", 1) + "    body_size: 2000000\n", 8, "load[0].body_size", "too large (at most 1048576)"},
 		{"stages too long", minimal + "    stages: [{duration: 20s, target: 5/s}, {duration: 20s, target: 1/s}]\n", 8, "load[0].stages", "stages last 40s, longer than the run's duration 30s"},
 		{"stage missing target", minimal + "    stages: [{duration: 20s}]\n", 8, "load[0].stages[0].target", "is required"},

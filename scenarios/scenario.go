@@ -50,16 +50,31 @@ type Target struct {
 // Stream is one load stream: a vegeta attack with an open-model pacer.
 type Stream struct {
 	Name       string
-	Method     string // GET or PUT
+	Method     string // GET, PUT or POST (an increment: POST /counters/{key}/increment)
 	Path       string // with {key}, e.g. /items/{key}
 	Rate       Rate   // constant rate; with Stages, the starting rate
 	Stages     []Stage
 	Arrival    string // ArrivalEven (default) or ArrivalPoisson
 	Keys       Keys
-	BodySize   int // bytes of generated value for writes (default 64)
-	MaxWorkers int // 0: the engine's default
-	Line       int // line of the stream in the file, for error messages
+	BodySize   int    // bytes of generated value for writes (default 64)
+	MaxWorkers int    // 0: the engine's default
+	Retry      *Retry // the client's retry policy; nil: no retries
+	Line       int    // line of the stream in the file, for error messages
 }
+
+// Retry is a stream's client-side retry policy: a request answered with
+// one of the On statuses is sent again, at most Max more times, after
+// Backoff, doubled at each retry with full jitter (0: at once). The
+// request's latency and outcome are those of the whole exchange.
+type Retry struct {
+	Max     int
+	On      []int
+	Backoff time.Duration
+}
+
+// IsIncrement reports whether the stream's requests are increments (POST):
+// each acknowledged one must add exactly one to its key's counter.
+func (s Stream) IsIncrement() bool { return s.Method == "POST" }
 
 // Arrival processes of a stream.
 const (

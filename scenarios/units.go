@@ -72,8 +72,8 @@ func parseRequest(text string) (method, path string, err error) {
 		return "", "", fmt.Errorf("%q is not METHOD PATH (e.g. \"GET /items/{key}\")", text)
 	}
 	method, path = parts[0], parts[1]
-	if method != "GET" && method != "PUT" {
-		return "", "", fmt.Errorf("method %q is not supported (use GET or PUT)", method)
+	if method != "GET" && method != "PUT" && method != "POST" {
+		return "", "", fmt.Errorf("method %q is not supported (use GET, PUT or POST)", method)
 	}
 	switch {
 	case !strings.HasPrefix(path, "/"):

@@ -37,6 +37,12 @@ type Measured struct {
 	// write, at ConvergedAtS seconds since T0.
 	Converged    bool
 	ConvergedAtS float64
+	// Counters are the final values of the counters the increment streams
+	// (POST) touched, read from the store, by key index, and CountersFrom
+	// where they were read; nil when they could not be, and CountersFrom
+	// says why.
+	Counters     map[uint32]int64
+	CountersFrom string
 }
 
 // Variant fills what m measured into v: duration, phases, faults, streams,
@@ -66,12 +72,30 @@ func Variant(m Measured, v *results.Variant) {
 		for i, sr := range m.Load.ByStream {
 			names[i] = sr.Stream.Name
 		}
-		h := history.Check(m.Load.Ops, *m.Final, history.WithStreamNames(names),
+		items, increments := history.SplitIncrements(m.Load.Ops, IncrementStreams(m.Load.ByStream))
+		h := history.Check(items, *m.Final, history.WithStreamNames(names),
 			history.WithSeededKeys(m.SeededKeys), history.WithIncomplete(m.Load.Incomplete))
 		h.Converged = m.Converged
 		h.ConvergenceS = Convergence(m.Converged, m.Faults, m.Metrics, m.ConvergedAtS)
+		if increments != nil {
+			inc := results.Increments{Sent: int64(len(increments)), Unread: m.CountersFrom}
+			if m.Counters != nil {
+				inc = history.CheckIncrements(increments, m.Counters)
+				inc.FinalReader = m.CountersFrom
+			}
+			h.Increments = &inc
+		}
 		v.History = &h
 	}
+}
+
+// IncrementStreams says, by stream index, which streams send increments.
+func IncrementStreams(streams []*load.StreamResult) []bool {
+	out := make([]bool, len(streams))
+	for i, sr := range streams {
+		out[i] = sr.Stream.IsIncrement()
+	}
+	return out
 }
 
 // Phases derives the named windows of a variant from its faults' actual
@@ -143,6 +167,7 @@ func stream(sr *load.StreamResult, phases []results.Phase, duration float64) res
 		Sent:        h.Sent,
 		Unsent:      h.Unsent,
 		LateSends:   h.LateSends,
+		Retries:     h.Retries,
 		MaxLateMs:   ms(h.MaxLate),
 		MaxWorkers:  h.PeakWorkers,
 		WorkerLimit: h.WorkerLimit,

@@ -45,6 +45,7 @@ var metrics = map[string]metricSource{
 	"throughput": fromSummary, "rate": fromSummary, "requests": fromSummary, "late_sends": fromSummary,
 	"lost_writes": fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
 	"impossible_reads": fromHistory, "version_regressions": fromHistory, "unconverged_keys": fromHistory,
+	"lost_updates": fromHistory, "lost_update_ratio": fromHistory,
 }
 
 // needsRequests lists the summary metrics that mean nothing over a phase
@@ -253,6 +254,10 @@ func fromHistoryOf(v *results.Variant, metric string) (float64, string) {
 		return float64(h.VersionRegressions), ""
 	case "unconverged_keys":
 		return float64(h.UnconvergedKeys), ""
+	case "lost_updates":
+		return float64(h.Increments.Lost), ""
+	case "lost_update_ratio":
+		return h.Increments.LostRatio, ""
 	case "convergence":
 		if h.ConvergenceS < 0 {
 			return -1, "the store never held every acknowledged write: no convergence to compare"
@@ -321,6 +326,15 @@ func nothingToJudge(h *results.History, metric string) string {
 	case "version_regressions":
 		if h.AckedWrites+h.OKReads == 0 {
 			return "no operation succeeded: nothing to judge " + metric + " by"
+		}
+	case "lost_updates", "lost_update_ratio":
+		switch inc := h.Increments; {
+		case inc == nil:
+			return "no increment stream (POST …/increment) in this run: nothing to judge " + metric + " by"
+		case inc.Unread != "":
+			return "the final counters were not read (" + inc.Unread + "): " + metric + " cannot be judged"
+		case inc.Acked == 0:
+			return "no increment was acknowledged: nothing to judge " + metric + " by"
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -650,5 +651,58 @@ func TestRunFastFailuresLeaveSuccessLatency(t *testing.T) {
 	}
 	if during.Failure.P50*2 > during.Success.P50 {
 		t.Errorf("failure p50 %v, success p50 %v: want the fast failures apart", during.Failure.P50, during.Success.P50)
+	}
+}
+
+// TestRunRetriesByPolicy: a target answers 412 to the first two attempts of
+// every hit, and to every attempt on key k0. With retry {max: 3, on: [412]}
+// every other hit succeeds on its third attempt, its retries counted and
+// its body (the write's value) sent again intact; hits on k0 give up after
+// four attempts and fail with the 412. A status not in the policy (404) is
+// not retried.
+func TestRunRetriesByPolicy(t *testing.T) {
+	var mu sync.Mutex
+	attempts := map[string]int{}  // by X-Vegeta-Seq
+	bodies := map[string]string{} // the first body of each hit
+	var mismatched int
+	srv := newKeyServer(t, func(w http.ResponseWriter, r *http.Request, key string) {
+		body, _ := io.ReadAll(r.Body)
+		seq := r.Header.Get("X-Vegeta-Seq")
+		mu.Lock()
+		attempts[seq]++
+		n := attempts[seq]
+		if first, ok := bodies[seq]; !ok {
+			bodies[seq] = string(body)
+		} else if first != string(body) {
+			mismatched++
+		}
+		mu.Unlock()
+		switch {
+		case key == "k1":
+			w.WriteHeader(http.StatusNotFound)
+		case key == "k0" || n <= 2:
+			w.WriteHeader(http.StatusPreconditionFailed)
+		}
+	})
+	st := writes(50)
+	st.Keys = Keys{Count: 4}
+	st.Retry = &Retry{Max: 3, On: []int{http.StatusPreconditionFailed}}
+	res := run(t, srv.URL, []Stream{st}, WithDuration(2*time.Second), WithSeed(3))
+	sr := res.ByStream[0]
+	sum := whole(sr)
+	hits := map[uint32]int64{}
+	for _, op := range res.Ops {
+		hits[op.Key]++
+	}
+	wantRetries := 3*hits[0] + 2*(hits[2]+hits[3])
+	t.Logf("hits by key %v, retries %d, codes %v", hits, sr.Health.Retries, sum.Codes)
+	if sr.Health.Retries != wantRetries {
+		t.Errorf("retries %d, want %d (3 per hit on k0, 2 per hit on k2 and k3, none on k1's 404)", sr.Health.Retries, wantRetries)
+	}
+	if sum.Codes[412] != hits[0] || sum.Codes[404] != hits[1] || sum.Codes[200] != hits[2]+hits[3] {
+		t.Errorf("codes %v; want 412 ×%d (k0), 404 ×%d (k1), 200 ×%d", sum.Codes, hits[0], hits[1], hits[2]+hits[3])
+	}
+	if mismatched > 0 || len(bodies) != int(sr.Health.Sent) {
+		t.Errorf("%d retries sent another body; %d hits seen by the target, %d sent", mismatched, len(bodies), sr.Health.Sent)
 	}
 }

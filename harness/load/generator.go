@@ -44,6 +44,7 @@ type generator struct {
 	sent     atomic.Int64
 	errors   atomic.Int64
 	late     atomic.Int64
+	retries  atomic.Int64 // requests sent again by the retry policy
 	inFlight atomic.Int64
 	peak     atomic.Int64
 
@@ -112,6 +113,9 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 	next := client.Transport
 	if next == nil {
 		next = http.DefaultTransport
+	}
+	if st.Retry != nil && st.Retry.Max > 0 {
+		next = &retryingTransport{next: next, policy: *st.Retry, retries: &g.retries}
 	}
 	client.Transport = &countingTransport{next: next, g: g}
 	g.attacker = vegeta.NewAttacker(
@@ -371,6 +375,7 @@ func (g *generator) finish(ran time.Duration, nsec int) *StreamResult {
 	}
 	sr.trim(nsec)
 	h.LateSends = g.late.Load()
+	h.Retries = g.retries.Load()
 	h.MaxLate = max(g.maxLate, 0)
 	h.WorkerLimit = g.limit
 	h.PeakWorkers = int(g.peak.Load())

@@ -33,6 +33,7 @@ type Health struct {
 	Sent        int64         // requests sent (each has a result and an op)
 	Unsent      int64         // Intended − Sent: due, but dropped when the run ended
 	LateSends   int64         // sent more than lateThreshold (10 ms) after their intended time
+	Retries     int64         // requests sent again by the stream's retry policy (not hits: a hit's retries are part of it)
 	MaxLate     time.Duration // worst lateness
 	PeakWorkers int           // concurrent requests at peak
 	WorkerLimit int           // the cap on concurrent requests

@@ -16,8 +16,9 @@ type Stream struct {
 	Stages     []Stage
 	Arrival    Arrival
 	Keys       Keys
-	BodySize   int // bytes of generated value for writes (default 64)
-	MaxWorkers int // 0: the engine's default
+	BodySize   int    // bytes of generated value for writes (default 64)
+	MaxWorkers int    // 0: the engine's default
+	Retry      *Retry // nil: a request is sent once
 }
 
 // Stage ramps linearly from the previous rate to Target over Duration; a
@@ -49,6 +50,10 @@ type Keys struct {
 	HotFraction  float64 // hot: share of requests going to the hot keys (default 0.9)
 	HotKeys      int     // hot: how many hot keys (default 1)
 }
+
+// IsIncrement reports whether the stream's requests are counter
+// increments (POST): not idempotent, checked by counting (history.CheckIncrements).
+func (s Stream) IsIncrement() bool { return strings.ToUpper(s.Method) == "POST" }
 
 // IsWrite reports whether the stream's requests are writes.
 func (s Stream) IsWrite() bool {

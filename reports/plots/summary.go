@@ -1,10 +1,13 @@
 package plots
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/loadlab/loadlab/reports/results"
 )
@@ -100,4 +103,83 @@ func summarySuccessChart(r *results.Results, streams []string) *spec {
 	s.plot.NominalX(streams...)
 	s.plot.Y.Min, s.plot.Y.Max = 0, 1.05
 	return s
+}
+
+// summaryIncrementsChart puts each variant's lost updates (acknowledged
+// increments missing from the final counters, as a share of the
+// acknowledged) beside what its increments cost: every bar is labelled with
+// the count, the p50, p99 and throughput of the increment stream over the
+// whole run. nil when no variant's counters were checked.
+func summaryIncrementsChart(r *results.Results) *spec {
+	s := newSpec("summary-increments", "summary", "", "Lost updates and what each design costs (whole run)",
+		"variant", "lost updates (% of acknowledged increments)")
+	checked, maxV := false, 0.0
+	var names []string
+	var labels plotter.XYLabels
+	for i := range r.Variants {
+		v := &r.Variants[i]
+		names = append(names, v.Name)
+		if v.History == nil || v.History.Increments == nil || v.History.Increments.Unread != "" {
+			continue
+		}
+		checked = true
+		inc := v.History.Increments
+		pct := 100 * finite(inc.LostRatio)
+		bar, err := plotter.NewBarChart(plotter.Values{pct}, vg.Points(36))
+		if err != nil {
+			continue
+		}
+		bar.XMin, bar.Color, bar.LineStyle.Width = float64(i), variantColor(i), 0
+		s.plot.Add(bar)
+		maxV = math.Max(maxV, pct)
+		label := fmt.Sprintf("%d lost", inc.Lost)
+		if lat, rps, ok := incrementCost(v); ok {
+			label += fmt.Sprintf("\np50 %s ms, p99 %s ms\n%.0f ok/s", trimFloat(lat.P50), trimFloat(lat.P99), rps)
+		}
+		labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: pct})
+		labels.Labels = append(labels.Labels, label)
+	}
+	if !checked {
+		return nil
+	}
+	s.plot.NominalX(names...)
+	s.plot.X.Min, s.plot.X.Max = -0.5, float64(len(names))-0.5
+	s.plot.Y.Min, s.plot.Y.Max = 0, math.Max(1, maxV*1.5) // headroom for the labels
+	if l, err := plotter.NewLabels(labels); err == nil {
+		for i := range l.TextStyle {
+			l.TextStyle[i].XAlign, l.TextStyle[i].YAlign = draw.XCenter, draw.YBottom
+			l.TextStyle[i].Font.Size = vg.Points(9)
+		}
+		l.Offset = vg.Point{Y: vg.Points(3)}
+		s.plot.Add(l)
+	}
+	return s
+}
+
+// incrementCost is the latency and throughput (successes/s) of a
+// variant's increment requests over the whole run: those of its first POST
+// stream.
+func incrementCost(v *results.Variant) (results.Latency, float64, bool) {
+	for i := range v.Streams {
+		if v.Streams[i].Method != "POST" {
+			continue
+		}
+		if ps := wholeSummary(&v.Streams[i]); ps != nil {
+			return ps.Latency, ps.Throughput, true
+		}
+	}
+	return results.Latency{}, 0, false
+}
+
+// trimFloat prints a latency in ms to about three significant digits,
+// without an exponent.
+func trimFloat(v float64) string {
+	decimals := 0
+	switch {
+	case v < 10:
+		decimals = 2
+	case v < 100:
+		decimals = 1
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
 }

@@ -165,6 +165,9 @@ type Stream struct {
 	MaxWorkers  int     `json:"max_workers"`      // concurrent workers at peak
 	WorkerLimit int     `json:"worker_limit"`     // cap, 0 = uncapped
 	Saturated   bool    `json:"saturated"`        // the generator could not keep the schedule
+	// Retries counts requests sent again by the stream's retry policy
+	// (each hit's latency and outcome cover its retries).
+	Retries int64 `json:"retries,omitempty"`
 }
 
 // Latency holds exact percentiles from an HdrHistogram, in milliseconds.
@@ -290,6 +293,28 @@ type History struct {
 	HistoryFile  string        `json:"history_file,omitempty"` // the op history as JSON lines, beside results.json
 	Examples     []OpExample   `json:"examples,omitempty"`     // a few offending operations, with their evidence
 	Timelines    []KeyTimeline `json:"timelines,omitempty"`    // the ops around a few anomalies, per key
+	// Increments is the check of the counter streams (POST …/increment),
+	// when the run had any; added without a schema bump.
+	Increments *Increments `json:"increments,omitempty"`
+}
+
+// Increments is the outcome of the counter check: every acknowledged
+// increment must add exactly one to its key's counter, whose final value
+// is read from the store itself.
+type Increments struct {
+	Sent        int64   `json:"sent"`
+	Acked       int64   `json:"acked"`
+	Unknown     int64   `json:"unknown"` // outcome unknown: may or may not have counted
+	Keys        int     `json:"keys"`
+	Final       int64   `json:"final"`                  // the counters' final values, summed over the keys incremented
+	Lost        int64   `json:"lost"`                   // acknowledged increments missing from the final counters (lost updates)
+	LostRatio   float64 `json:"lost_ratio"`             // Lost / Acked
+	KeysLosing  int     `json:"keys_losing"`            // keys whose counter fell short
+	Extra       int64   `json:"extra"`                  // counted beyond acknowledged + unknown: applied twice, or refused yet applied
+	FinalReader string  `json:"final_reader,omitempty"` // where the final counters were read
+	// Unread says why the final counters could not be read; then only
+	// Sent is filled in, and there is no verdict.
+	Unread string `json:"unread,omitempty"`
 }
 
 // OpExample is one anomaly with its evidence: the op (a read, a write, or

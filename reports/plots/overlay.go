@@ -65,11 +65,7 @@ func spectrumOverlay(variant, stream string, sides [2]compareSide) *spec {
 	if s.legendEntries == 0 {
 		return nil
 	}
-	s.plot.X.Scale, s.plot.X.Tick.Marker = plot.LogScale{}, percentileTicks{}
-	s.plot.X.Min, s.plot.X.Max = 1, math.Pow(10, math.Ceil(math.Log10(maxX)))
-	s.plot.Y.Scale, s.plot.Y.Tick.Marker = plot.LogScale{}, logTicks{}
-	s.plot.Y.Min = math.Pow(10, math.Floor(math.Log10(minY)))
-	s.plot.Y.Max = math.Pow(10, math.Ceil(math.Log10(maxY*1.05)))
+	spectrumAxes(s.plot, maxX, minY, maxY)
 	return s
 }
 

@@ -43,12 +43,19 @@ func spectrumChart(r *results.Results, stream string) *spec {
 	if s.legendEntries == 0 {
 		return nil
 	}
-	s.plot.X.Scale, s.plot.X.Tick.Marker = plot.LogScale{}, percentileTicks{}
-	s.plot.X.Min, s.plot.X.Max = 1, math.Pow(10, math.Ceil(math.Log10(maxX)))
-	s.plot.Y.Scale, s.plot.Y.Tick.Marker = plot.LogScale{}, logTicks{}
-	s.plot.Y.Min = math.Pow(10, math.Floor(math.Log10(minY)))
-	s.plot.Y.Max = math.Pow(10, math.Ceil(math.Log10(maxY*1.05)))
+	spectrumAxes(s.plot, maxX, minY, maxY)
 	return s
+}
+
+// spectrumAxes sets a spectrum chart's axes: 1/(1−p) on a log scale
+// labelled in percentiles up to maxX, latency on a log scale spanning
+// whole decades around [minY, maxY].
+func spectrumAxes(p *plot.Plot, maxX, minY, maxY float64) {
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, percentileTicks{}
+	p.X.Min, p.X.Max = 1, math.Pow(10, math.Ceil(math.Log10(maxX)))
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+	p.Y.Min = math.Pow(10, math.Floor(math.Log10(minY)))
+	p.Y.Max = math.Pow(10, math.Ceil(math.Log10(maxY*1.05)))
 }
 
 // spectrumPhases are the phase summaries a spectrum chart draws: the fault

@@ -61,13 +61,8 @@ var errVersionMoved = errors.New("the counter's version moved since it was read"
 type counter struct{ value, version int64 }
 
 func (s *Server) getCounter(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("key")
-	if !validKey(key) {
-		http.Error(w, "bad key", http.StatusBadRequest)
-		return
-	}
-	if !s.ready.Load() {
-		s.unavailable(w, "starting")
+	key, ok := s.readyKey(w, r)
+	if !ok {
 		return
 	}
 	var c counter
@@ -82,13 +77,8 @@ func (s *Server) getCounter(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) incrementCounter(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("key")
-	if !validKey(key) {
-		http.Error(w, "bad key", http.StatusBadRequest)
-		return
-	}
-	if !s.ready.Load() {
-		s.unavailable(w, "starting")
+	key, ok := s.readyKey(w, r)
+	if !ok {
 		return
 	}
 	expected := int64(-1) // the version the client names with If-Match; -1: none

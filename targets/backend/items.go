@@ -36,14 +36,24 @@ func validKey(key string) bool {
 	return true
 }
 
-func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
+// readyKey is the request's {key}, once it is valid and the server is
+// ready; otherwise it answers (400, or 503 while starting) and returns false.
+func (s *Server) readyKey(w http.ResponseWriter, r *http.Request) (string, bool) {
 	key := r.PathValue("key")
 	if !validKey(key) {
 		http.Error(w, "bad key", http.StatusBadRequest)
-		return
+		return "", false
 	}
 	if !s.ready.Load() {
 		s.unavailable(w, "starting")
+		return "", false
+	}
+	return key, true
+}
+
+func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.readyKey(w, r)
+	if !ok {
 		return
 	}
 	if !s.serviceTime(r.Context()) {

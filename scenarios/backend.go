@@ -34,6 +34,8 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "db_pool", Kind: "int", Min: 0},
 	{Name: "handler_delay", Kind: "duration"},
 	{Name: "counters", Kind: "enum", Values: []string{"atomic", "for-update", "optimistic", "rmw"}},
+	{Name: "etags", Kind: "enum", Values: []string{"true", "false"}},
+	{Name: "max_age", Kind: "duration"},
 	{Name: "startup_timeout", Kind: "duration"},
 	{Name: "breaker_threshold", Kind: "int", Min: 0},
 	{Name: "breaker_cooldown", Kind: "duration"},

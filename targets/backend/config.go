@@ -60,6 +60,8 @@ type Config struct {
 	MaxBody      int64         // max_body: largest accepted PUT body in bytes
 	DBPool       int           // db_pool: Postgres connections at most, 0 = 16 (or pool_max_conns of database_url)
 	Counters     string        // counters: how POST /counters/{key}/increment adds one: atomic, for-update, optimistic, rmw
+	ETags        bool          // etags: item GETs send ETag and answer If-None-Match with 304 Not Modified
+	MaxAge       time.Duration // max_age: Cache-Control: max-age of item GETs, 0 = no header
 	// HandlerDelay (handler_delay) is a fixed service time added to every
 	// GET of an item, 0 = off. A teaching knob: plant a known slowdown and
 	// see how large it must be before a gate can tell (make calibrate).
@@ -123,6 +125,8 @@ func (c *Config) settings() []setting {
 		{"max_body", "largest PUT body in bytes", (*int64Value)(&c.MaxBody)},
 		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
 		{"counters", "atomic | for-update | optimistic | rmw: how a counter increment adds one", (*stringValue)(&c.Counters)},
+		{"etags", "true: item GETs send ETag and answer If-None-Match with 304", (*boolValue)(&c.ETags)},
+		{"max_age", "Cache-Control max-age of item GETs (whole seconds), 0 = no header", (*durationValue)(&c.MaxAge)},
 		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
 		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
@@ -217,6 +221,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backend: max_inflight=%d: must be >= 0", c.MaxInflight)
 	case c.DBPool < 0 || c.DBPool > math.MaxInt32:
 		return fmt.Errorf("backend: db_pool=%d: must be between 0 and %d", c.DBPool, math.MaxInt32)
+	case c.MaxAge < 0:
+		return fmt.Errorf("backend: max_age=%s: must be >= 0", c.MaxAge)
 	case c.HandlerDelay < 0:
 		return fmt.Errorf("backend: handler_delay=%s: must be >= 0", c.HandlerDelay)
 	case c.MaxBody <= 0:
@@ -295,3 +301,16 @@ func (v *floatValue) Set(s string) error {
 	return nil
 }
 func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+type boolValue bool
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -72,10 +73,37 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("X-Version", strconv.FormatInt(res.item.Version, 10))
+	if s.cfg.MaxAge > 0 {
+		h.Set("Cache-Control", "max-age="+strconv.Itoa(int(s.cfg.MaxAge.Seconds())))
+	}
+	if s.cfg.ETags {
+		// A key's version names its value: two values of a key never share
+		// one, so it is a strong validator.
+		etag := `"` + strconv.FormatInt(res.item.Version, 10) + `"`
+		h.Set("ETag", etag)
+		if matchesETag(r.Header.Get("If-None-Match"), etag) {
+			// The client's copy is current: the lookup was done, the
+			// body is not sent again.
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(res.item.Value)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(res.item.Value)
+}
+
+// matchesETag reports whether an If-None-Match header names etag: "*", or
+// a list of entity tags compared weakly (RFC 9110 13.1.2: W/ is ignored).
+func matchesETag(ifNoneMatch, etag string) bool {
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) putItem(w http.ResponseWriter, r *http.Request) {

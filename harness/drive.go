@@ -117,7 +117,7 @@ func loadStreams(streams []scenarios.Stream) []load.Stream {
 				Count: s.Keys.Count, Distribution: s.Keys.Distribution, ZipfS: s.Keys.ZipfS,
 				HotFraction: s.Keys.HotFraction, HotKeys: s.Keys.HotKeys,
 			},
-			BodySize: s.BodySize, MaxWorkers: s.MaxWorkers,
+			BodySize: s.BodySize, MaxWorkers: s.MaxWorkers, Conditional: s.Conditional,
 		}
 		for _, st := range s.Stages {
 			out[i].Stages = append(out[i].Stages, load.Stage{Duration: st.Duration, Target: st.Target.PerSecond()})

@@ -48,7 +48,7 @@ const (
 var (
 	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "environment", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
-	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry"}
+	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry", "conditional"}
 	retryKeys     = []string{"max", "on", "backoff"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
@@ -302,6 +302,14 @@ func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, 
 	}
 	if n := f.get("retry"); n != nil {
 		st.Retry = d.retry(n, f.field("retry"))
+	}
+	if n := f.get("conditional"); n != nil {
+		if v, ok := d.boolean(n, f.field("conditional")); ok {
+			if v && st.Method != "GET" {
+				d.errorAt(n, f.field("conditional"), "applies only to GET streams")
+			}
+			st.Conditional = v
+		}
 	}
 	return st, d.count() == errs
 }

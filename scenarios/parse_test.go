@@ -72,6 +72,7 @@ load:
       - {duration: 20s, target: 5}
     keys: {count: 50, distribution: hot, hot_fraction: 0.5, hot_keys: 3}
     max_workers: 16
+    conditional: true
   - name: writes
     request: PUT /items/{key}
     rate: 7200/h
@@ -120,7 +121,7 @@ checks:
 		t.Errorf("target = %+v", s.Target)
 	}
 	r, w := s.Load[0], s.Load[1]
-	if r.Rate.PerSecond() != 10 || len(r.Stages) != 2 || r.Stages[1].Target.PerSecond() != 5 || r.Keys.HotKeys != 3 || r.MaxWorkers != 16 {
+	if r.Rate.PerSecond() != 10 || len(r.Stages) != 2 || r.Stages[1].Target.PerSecond() != 5 || r.Keys.HotKeys != 3 || r.MaxWorkers != 16 || !r.Conditional || w.Conditional {
 		t.Errorf("reads = %+v", r)
 	}
 	if w.Rate.PerSecond() != 2 || w.Keys.ZipfS != 1.5 || w.BodySize != 1024 || !w.IsWrite() || w.Arrival != ArrivalPoisson || r.Arrival != ArrivalEven {
@@ -226,6 +227,8 @@ func TestParseErrors(t *testing.T) {
 		{"retry max", minimal + "    retry: {max: 1000, on: [412]}\n", 8, "load[0].retry.max", "too large"},
 		{"retry on nothing", minimal + "    retry: {max: 3, on: []}\n", 8, "load[0].retry.on", "names no status"},
 		{"retry on 200", minimal + "    retry: {max: 3, on: [503, 200]}\n", 8, "load[0].retry.on[1]", "at least 400"},
+		{"conditional PUT", strings.Replace(minimal, "GET", "PUT", 1) + "    conditional: true\n", 8, "load[0].conditional", "applies only to GET"},
+		{"conditional string", minimal + "    conditional: often\n", 8, "load[0].conditional", "expected true or false"},
 		{"retry key", minimal + "    retry: {max: 3, on: [503], backof: 1ms}\n", 8, "load[0].retry.backof", `did you mean "backoff"?`},
 		{"body huge", strings.Replace(minimal, "GET", "PUT", 1) + "    body_size: 2000000\n", 8, "load[0].body_size", "too large (at most 1048576)"},
 		{"stages too long", minimal + "    stages: [{duration: 20s, target: 5/s}, {duration: 20s, target: 1/s}]\n", 8, "load[0].stages", "stages last 40s, longer than the run's duration 30s"},

@@ -59,7 +59,10 @@ type Stream struct {
 	BodySize   int    // bytes of generated value for writes (default 64)
 	MaxWorkers int    // 0: the engine's default
 	Retry      *Retry // the client's retry policy; nil: no retries
-	Line       int    // line of the stream in the file, for error messages
+	// Conditional makes a GET stream a caching client: it keeps each
+	// URL's ETag and sends If-None-Match, taking a 304 as its copy.
+	Conditional bool
+	Line        int // line of the stream in the file, for error messages
 }
 
 // Retry is a stream's client-side retry policy: a request answered with

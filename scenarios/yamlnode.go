@@ -249,6 +249,18 @@ func (d *decoder) scalar(n *yaml.Node, path string) bool {
 	return true
 }
 
+// boolean reads true or false.
+func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+	if !d.scalar(n, path) {
+		return false, false
+	}
+	if n.ShortTag() != "!!bool" {
+		d.errorAt(n, path, "expected true or false, got %s", describe(n))
+		return false, false
+	}
+	return n.Value == "true", true
+}
+
 // str reads a string. Numbers are taken as written (a name may be "42");
 // true/false is refused because YAML's reading of it surprises people.
 func (d *decoder) str(n *yaml.Node, path string) (string, bool) {

@@ -176,6 +176,7 @@ func stream(sr *load.StreamResult, phases []results.Phase, duration float64) res
 	if sr.Stream.Arrival == load.Poisson {
 		s.Arrival = "poisson"
 	}
+	s.Conditional = sr.Stream.Conditional
 	for t := range s.Seconds {
 		s.Seconds[t] = bucket(t, sr.Second(t))
 	}
@@ -201,6 +202,7 @@ func phaseSummary(streams []*load.StreamResult, ph results.Phase, duration float
 		Unsent:         sum.Unsent,
 		Overflow:       sum.Overflow,
 		MaxLateMs:      ms(sum.MaxLate),
+		BodyBytes:      sum.BodyBytes,
 	}
 	for _, q := range sum.Spectrum {
 		ps.Spectrum = append(ps.Spectrum, results.Quantile{Percent: q.Percent, Ms: ms(q.Latency)})
@@ -252,6 +254,7 @@ func bucket(t int, s load.Summary) results.Bucket {
 		FailureLatency: failureLatency(s.Failure),
 		Sources:        sources(s.Sources),
 		Heat:           s.Heat,
+		BodyBytes:      s.BodyBytes,
 	}
 }
 

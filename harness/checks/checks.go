@@ -43,7 +43,8 @@ var metrics = map[string]metricSource{
 	"max": fromSummary, "mean": fromSummary,
 	"success_ratio": fromSummary, "error_ratio": fromSummary,
 	"throughput": fromSummary, "rate": fromSummary, "requests": fromSummary, "late_sends": fromSummary,
-	"lost_writes": fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
+	"response_bytes": fromSummary,
+	"lost_writes":    fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
 	"impossible_reads": fromHistory, "version_regressions": fromHistory, "unconverged_keys": fromHistory,
 	"lost_updates": fromHistory, "lost_update_ratio": fromHistory,
 }
@@ -60,6 +61,8 @@ var needsRequests = map[string]bool{
 // while everything failed.
 func undefined(metric string, s results.PhaseSummary, phase, variant string) string {
 	switch {
+	case metric == "response_bytes" && s.Requests == s.Unsent:
+		return fmt.Sprintf("no request was answered in phase %q of variant %s: %s is undefined", phase, variant, metric)
 	case !needsRequests[metric]:
 		return ""
 	case s.Requests == 0:
@@ -366,6 +369,10 @@ func fromPhaseSummary(metric string, s results.PhaseSummary) float64 {
 		return float64(s.Requests)
 	case "late_sends":
 		return float64(s.LateSends)
+	case "response_bytes": // per request answered (sent: unsent ones have no response)
+		if answered := s.Requests - s.Unsent; answered > 0 {
+			return float64(s.BodyBytes) / float64(answered)
+		}
 	}
 	return math.NaN()
 }

@@ -148,6 +148,10 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 	noReads.History.OKReads, noReads.History.StaleReads, noReads.History.ImpossibleReads = 0, 0, 0
 	partial := variant()
 	partial.History.Incomplete = "stream writes: read back: EOF"
+	unread := variant()
+	unread.History.Increments = &results.Increments{Sent: 40, Unread: "connection refused"}
+	noIncrements := variant()
+	noIncrements.History.Increments = &results.Increments{Sent: 40, FinalReader: "postgres"}
 	for _, tc := range []struct {
 		name    string
 		v       *results.Variant
@@ -163,6 +167,10 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 		{"no read: stale reads cannot pass", noReads, scenarios.Check{Metric: "stale_reads", Op: "==", Value: 0}, "no read succeeded"},
 		{"no read: impossible reads cannot pass", noReads, scenarios.Check{Metric: "impossible_reads", Op: "==", Value: 0}, "no read succeeded"},
 		{"incomplete history fails", partial, scenarios.Check{Metric: "lost_writes", Op: "==", Value: 0}, "incomplete"},
+		{"no increment stream: lost updates cannot pass", variant(), scenarios.Check{Metric: "lost_updates", Op: "==", Value: 0}, "no increment stream"},
+		{"counters unread: lost updates cannot pass", unread, scenarios.Check{Metric: "lost_updates", Op: "==", Value: 0}, "not read (connection refused)"},
+		{"no increment acknowledged: cannot pass", noIncrements, scenarios.Check{Metric: "lost_update_ratio", Op: "<", Value: 0.01}, "no increment was acknowledged"},
+		{"nothing answered: response bytes undefined", variant(), scenarios.Check{Metric: "response_bytes", Op: "<", Value: 1e9, Phase: "before db-partition"}, "no request was answered"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := evaluate1([]scenarios.Check{tc.check}, tc.v)[0]
@@ -170,6 +178,22 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 				t.Errorf("result %+v, want a failure saying %q", r, tc.message)
 			}
 		})
+	}
+}
+
+// TestEvaluateIncrementsAndBytes reads the lost updates of the increment
+// check and the body bytes per answered request of a phase.
+func TestEvaluateIncrementsAndBytes(t *testing.T) {
+	v := variant()
+	v.History.Increments = &results.Increments{Sent: 100, Acked: 90, Lost: 9, LostRatio: 0.1, FinalReader: "postgres"}
+	v.Streams[0].Phases[0].BodyBytes, v.Streams[0].Phases[0].Unsent = 16384*4000, 0
+	got := evaluate1([]scenarios.Check{
+		{Metric: "lost_updates", Op: "==", Value: 9},
+		{Metric: "lost_update_ratio", Op: "<", Value: 0.05},
+		{Stream: "reads", Metric: "response_bytes", Op: "==", Value: 8192},
+	}, v)
+	if !got[0].Pass || got[1].Pass || got[1].Observed != 0.1 || !got[2].Pass {
+		t.Errorf("results %+v", got)
 	}
 }
 

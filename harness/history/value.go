@@ -72,6 +72,8 @@ type Values struct {
 	nonce string
 	sizes []int // body size by stream index (0: not a write stream)
 	max   int   // longest body this run sends
+	// seedSize pads seed values to the largest write body.
+	seedSize int
 }
 
 // minTag bounds the tag length from below (for sizing read buffers).
@@ -84,6 +86,7 @@ func NewValues(nonce string, sizes []int) *Values {
 	v := &Values{nonce: nonce, sizes: sizes, max: minTag + len(nonce)}
 	for _, s := range sizes {
 		v.max = max(v.max, s)
+		v.seedSize = max(v.seedSize, s)
 	}
 	return v
 }
@@ -108,6 +111,7 @@ func (vs *Values) Body(v Value) []byte {
 	if k, ok := v.Seed(); ok {
 		b = append(b, ".s."...)
 		b = strconv.AppendUint(b, uint64(k), 10)
+		size = vs.seedSize // as large as the run's writes: a read of a seeded key costs what a read of a written one does
 	} else {
 		s, q, _ := v.Write()
 		b = append(b, ".w"...)
@@ -151,7 +155,7 @@ func (vs *Values) Parse(body []byte) Value {
 		if !ok {
 			return Foreign
 		}
-		v, p = SeedValue(uint32(k)), rest
+		v, p, size = SeedValue(uint32(k)), rest, vs.seedSize
 	case 'w':
 		s, rest, ok := number(p[2:], 255)
 		if !ok || len(rest) == 0 || rest[0] != '.' {

@@ -57,6 +57,15 @@ func isSuccess(write bool, code uint16) bool {
 	return code >= 200 && code < 300 || !write && code == 404
 }
 
+// opOutcome is outcome, but for a read revalidated by a 304: that read
+// returned the value the client held, so it is OK.
+func opOutcome(write bool, code uint16, class ErrorClass, revalidated bool) history.Outcome {
+	if revalidated {
+		return history.OK
+	}
+	return outcome(write, code, class)
+}
+
 // outcome classifies one operation as Jepsen does. A write is Fail only when
 // it certainly did not take effect: a 4xx, a 503 (refused by contract), or a
 // connection that was never made. Anything that may have reached the store

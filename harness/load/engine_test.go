@@ -706,3 +706,61 @@ func TestRunRetriesByPolicy(t *testing.T) {
 		t.Errorf("%d retries sent another body; %d hits seen by the target, %d sent", mismatched, len(bodies), sr.Health.Sent)
 	}
 }
+
+// TestRunConditionalReads: a target whose values never change answers
+// If-None-Match with 304 and no body. A conditional stream fetches each
+// key's body once (a 200 with its ETag) and revalidates it ever after: its
+// 304s count as successes that return the value first fetched, and the
+// body bytes received are one body per key. The same stream without
+// conditional fetches every body.
+func TestRunConditionalReads(t *testing.T) {
+	const bodyLen = 1000
+	var mu sync.Mutex
+	conditional := 0
+	srv := newKeyServer(t, func(w http.ResponseWriter, r *http.Request, key string) {
+		etag := `"` + key + `"`
+		w.Header().Set("ETag", etag)
+		w.Header().Set("X-Version", "1")
+		if r.Header.Get("If-None-Match") == etag {
+			mu.Lock()
+			conditional++
+			mu.Unlock()
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write([]byte(strings.Repeat("x", bodyLen)))
+	})
+	for _, cond := range []bool{true, false} {
+		st := reads(100)
+		st.Keys, st.Conditional = Keys{Count: 5}, cond
+		res := run(t, srv.URL, []Stream{st}, WithDuration(time.Second), WithSeed(1))
+		sum := whole(res.ByStream[0])
+		keys := map[uint32]bool{}
+		okOps := 0
+		for _, op := range res.Ops {
+			keys[op.Key] = true
+			if op.Outcome == history.OK {
+				okOps++
+			}
+		}
+		t.Logf("conditional %v: codes %v, body bytes %d, successes %d of %d", cond, sum.Codes, sum.BodyBytes, sum.Successes, sum.Requests)
+		if sum.Successes != sum.Requests || okOps != len(res.Ops) {
+			t.Errorf("conditional %v: %d successes, %d ok ops of %d: a 304 on a held copy is a success", cond, sum.Successes, okOps, sum.Requests)
+		}
+		fetched := sum.Codes[200]
+		if cond && (fetched < int64(len(keys)) || fetched > int64(len(keys))+5 || sum.Codes[304] == 0) {
+			// Hits on a key already in flight before its first answer
+			// came back fetch it too: a few more 200s than keys.
+			t.Errorf("conditional: %d bodies fetched for %d keys, %d revalidated", fetched, len(keys), sum.Codes[304])
+		}
+		if !cond && (sum.Codes[304] != 0 || fetched != sum.Requests) {
+			t.Errorf("unconditional: codes %v, want every read a 200", sum.Codes)
+		}
+		if sum.BodyBytes != fetched*bodyLen {
+			t.Errorf("conditional %v: %d body bytes received, want %d (%d bodies of %d)", cond, sum.BodyBytes, fetched*bodyLen, fetched, bodyLen)
+		}
+	}
+	if conditional == 0 {
+		t.Error("the target never saw If-None-Match")
+	}
+}

@@ -41,12 +41,19 @@ type generator struct {
 	keys  *keyChooser
 
 	// Live counters, read by the progress reporter.
-	sent     atomic.Int64
-	errors   atomic.Int64
-	late     atomic.Int64
-	retries  atomic.Int64 // requests sent again by the retry policy
-	inFlight atomic.Int64
-	peak     atomic.Int64
+	sent    atomic.Int64
+	errors  atomic.Int64
+	late    atomic.Int64
+	retries atomic.Int64 // requests sent again by the retry policy
+
+	// validators is the stream's client cache of ETags (Stream.Conditional);
+	// nil otherwise.
+	validators *validators
+	// bodyBytes holds each response's body size, by X-Vegeta-Seq, from the
+	// body's close until record takes it.
+	bodyBytes sync.Map
+	inFlight  atomic.Int64
+	peak      atomic.Int64
 
 	// Transport error classes by vegeta sequence number, noted by the
 	// transport while the error still has its type and taken by the
@@ -79,6 +86,9 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 		g.method = http.MethodGet
 	}
 	g.write = Stream{Method: g.method}.IsWrite()
+	if st.Conditional && !g.write {
+		g.validators = newValidators()
+	}
 	if st.MaxWorkers > 0 {
 		g.limit = st.MaxWorkers
 	}
@@ -148,6 +158,9 @@ func (g *generator) target(t *vegeta.Target) error {
 	k := g.keys.next()
 	g.keyMu.Unlock()
 	t.URL = g.prefix + "k" + strconv.FormatUint(uint64(k), 10) + g.suffix
+	if g.validators != nil {
+		t.Header = g.validators.conditionalHeader(t.URL)
+	}
 	return nil
 }
 
@@ -248,11 +261,13 @@ type countedBody struct {
 	g      *generator
 	req    *http.Request
 	seq    string
+	n      int64 // body bytes read
 	closed atomic.Bool
 }
 
 func (b *countedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
 	if err != nil && err != io.EOF {
 		b.g.noteError(b.req, b.seq, err)
 	}
@@ -261,9 +276,22 @@ func (b *countedBody) Read(p []byte) (int, error) {
 
 func (b *countedBody) Close() error {
 	if b.closed.CompareAndSwap(false, true) {
+		if seq, err := strconv.ParseUint(b.seq, 10, 64); err == nil {
+			b.g.bodyBytes.Store(seq, b.n)
+		}
 		b.g.leave()
 	}
 	return b.ReadCloser.Close()
+}
+
+// takeBodyBytes returns the body size of hit seq's response (0 without a
+// response) and forgets it.
+func (g *generator) takeBodyBytes(seq uint64) int64 {
+	n, ok := g.bodyBytes.LoadAndDelete(seq)
+	if !ok {
+		return 0
+	}
+	return n.(int64)
 }
 
 // collect consumes the attack's results until vegeta closes the channel,
@@ -289,7 +317,7 @@ func (g *generator) record(r *vegeta.Result) {
 	}
 	g.maxLate = max(g.maxLate, lateBy)
 
-	x := Sample{Code: r.Code, Late: lateBy, Latency: sentAt + r.Latency - intended}
+	x := Sample{Code: r.Code, Late: lateBy, Latency: sentAt + r.Latency - intended, BodyBytes: g.takeBodyBytes(r.Seq)}
 	version := history.NoVersion
 	value := history.NoValue
 	if g.write {
@@ -311,6 +339,13 @@ func (g *generator) record(r *vegeta.Result) {
 		}
 	}
 	x.Success = isSuccess(g.write, x.Code)
+	revalidated := false
+	if g.validators != nil {
+		// A 304 is the value this client holds for the ETag it sent;
+		// without one held (it cannot be matched) it is a failed read.
+		value, revalidated = g.validators.record(r.URL, x.Code, r.Headers.Get("ETag"), value)
+		x.Success = x.Success || revalidated
+	}
 	if !x.Success {
 		g.errors.Add(1)
 	}
@@ -330,7 +365,7 @@ func (g *generator) record(r *vegeta.Result) {
 		Code:       x.Code,
 		Stream:     uint8(g.index),
 		Write:      g.write,
-		Outcome:    outcome(g.write, x.Code, x.Class),
+		Outcome:    opOutcome(g.write, x.Code, x.Class, revalidated),
 		Source:     x.Source,
 	})
 }

@@ -60,6 +60,9 @@ type Sample struct {
 	Unsent  bool           // due but never sent: the generator gave up on it
 	Late    time.Duration  // how long after its intended time it left
 	Latency time.Duration  // from the intended send time to the end of the response
+	// BodyBytes is the size of the response body received (0 for a 304,
+	// an error or an unsent hit).
+	BodyBytes int64
 }
 
 // Latency summarises one latency histogram. Durations are whole
@@ -99,6 +102,7 @@ type Summary struct {
 	Late      int64 // sent more than lateThreshold after their intended time
 	MaxLate   time.Duration
 	Overflow  int64                // latencies above the histograms' 60 s ceiling, recorded at the ceiling
+	BodyBytes int64                // response body bytes received
 	Codes     map[uint16]int64     // HTTP status of sent requests; 0: transport error
 	Errors    map[ErrorClass]int64 // transport errors by class
 	Sources   map[history.Source]int64
@@ -125,6 +129,7 @@ type second struct {
 	late      int64
 	maxLate   time.Duration
 	overflow  int64
+	bodyBytes int64
 	codes     map[uint16]int64
 	errors    [numErrClasses]int64
 	sources   [numSources]int64
@@ -135,6 +140,7 @@ type second struct {
 
 func (s *second) record(x Sample) {
 	s.requests++
+	s.bodyBytes += x.BodyBytes
 	switch {
 	case x.Unsent:
 		s.unsent++
@@ -179,6 +185,7 @@ func (s *second) absorb(o *second) {
 	s.late += o.late
 	s.maxLate = max(s.maxLate, o.maxLate)
 	s.overflow += o.overflow
+	s.bodyBytes += o.bodyBytes
 	for c, n := range o.codes {
 		if s.codes == nil {
 			s.codes = make(map[uint16]int64, len(o.codes))
@@ -236,6 +243,7 @@ func (a *aggregate) add(s *second) {
 	a.sum.Late += s.late
 	a.sum.MaxLate = max(a.sum.MaxLate, s.maxLate)
 	a.sum.Overflow += s.overflow
+	a.sum.BodyBytes += s.bodyBytes
 	for c, n := range s.codes {
 		a.sum.Codes[c] += n
 	}
@@ -280,7 +288,7 @@ func spectrumOf(h histogram) []Quantile {
 func (s *second) summary() Summary {
 	sum := Summary{
 		Requests: s.requests, Successes: s.successes, Unsent: s.unsent, Late: s.late,
-		MaxLate: s.maxLate, Overflow: s.overflow, Codes: maps.Clone(s.codes),
+		MaxLate: s.maxLate, Overflow: s.overflow, BodyBytes: s.bodyBytes, Codes: maps.Clone(s.codes),
 		Errors: errorMap(&s.errors), Sources: sourceMap(&s.sources), Heat: slices.Clone(s.heat),
 	}
 	if s.success != nil {

@@ -19,6 +19,10 @@ type Stream struct {
 	BodySize   int    // bytes of generated value for writes (default 64)
 	MaxWorkers int    // 0: the engine's default
 	Retry      *Retry // nil: a request is sent once
+	// Conditional makes a read stream revalidate: it keeps the ETag and
+	// value of each URL's last 200, sends If-None-Match with it, and takes
+	// a 304 as that value, served again (validators.go).
+	Conditional bool
 }
 
 // Stage ramps linearly from the previous rate to Target over Duration; a

@@ -124,6 +124,9 @@ func build(r *results.Results) []*spec {
 	var specs []*spec
 	for _, st := range streams {
 		specs = append(specs, latencyChart(r, st, end), throughputChart(r, st, end), successChart(r, st, end))
+		if b := bytesChart(r, st, end); b != nil {
+			specs = append(specs, b)
+		}
 		if sp := spectrumChart(r, st); sp != nil {
 			specs = append(specs, sp)
 		}

@@ -27,6 +27,7 @@ type statusClass struct {
 var statusClasses = [nStatusClasses]statusClass{
 	{"2xx", color.NRGBA{R: 0x00, G: 0x9E, B: 0x73, A: 0xFF}},             // bluish green
 	{"202 queued", color.NRGBA{R: 0x56, G: 0xB4, B: 0xE9, A: 0xFF}},      // sky blue
+	{"304 revalidated", color.NRGBA{R: 0x00, G: 0x72, B: 0xB2, A: 0xFF}}, // blue
 	{"4xx", color.NRGBA{R: 0xCC, G: 0x79, B: 0xA7, A: 0xFF}},             // reddish purple
 	{"429 limited", color.NRGBA{R: 0xE6, G: 0x9F, B: 0x00, A: 0xFF}},     // orange
 	{"503 unavailable", color.NRGBA{R: 0xD5, G: 0x5E, B: 0x00, A: 0xFF}}, // vermillion
@@ -36,9 +37,9 @@ var statusClasses = [nStatusClasses]statusClass{
 }
 
 const (
-	nStatusClasses = 8
-	classTransport = 6
-	classUnsent    = 7
+	nStatusClasses = 9
+	classTransport = 7
+	classUnsent    = 8
 )
 
 // statusClassOf returns the index in statusClasses of an HTTP status code
@@ -52,14 +53,16 @@ func statusClassOf(code string) int {
 		return 1
 	case n >= 200 && n < 300:
 		return 0
-	case n == 429:
-		return 3
-	case n == 503:
-		return 4
-	case n >= 500:
-		return 5
-	default: // 1xx, 3xx and 4xx: answered, not served
+	case n == 304:
 		return 2
+	case n == 429:
+		return 4
+	case n == 503:
+		return 5
+	case n >= 500:
+		return 6
+	default: // 1xx, other 3xx and 4xx: answered, not served
+		return 3
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func TestStatusClassOf(t *testing.T) {
 	for code, want := range map[string]string{
 		"200": "2xx", "204": "2xx", "404": "4xx", "202": "202 queued", "301": "4xx", "413": "4xx",
-		"429": "429 limited", "503": "503 unavailable", "500": "other 5xx", "504": "other 5xx",
+		"304": "304 revalidated", "429": "429 limited", "503": "503 unavailable", "500": "other 5xx", "504": "other 5xx",
 		"0": "transport error", "": "transport error",
 	} {
 		if got := statusClasses[statusClassOf(code)].name; got != want {

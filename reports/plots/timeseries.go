@@ -280,6 +280,38 @@ func intendedThroughputChart(r *results.Results, stream string, end float64) *sp
 	return s
 }
 
+// bytesChart draws the response body bytes received per second of one
+// stream (for the requests intended in that second), variants overlaid:
+// what revalidating with ETags saves on the wire. Only for streams that
+// revalidate (Stream.Conditional) in some variant; nil otherwise.
+func bytesChart(r *results.Results, stream string, end float64) *spec {
+	conditional := false
+	for i := range r.Variants {
+		if st := findStream(&r.Variants[i], stream); st != nil && st.Conditional {
+			conditional = true
+		}
+	}
+	if !conditional {
+		return nil
+	}
+	s := newTimeSpec(r, "bytes-"+fileName(stream), "throughput", stream,
+		fmt.Sprintf("Response body bytes received per second, %s", stream), "KiB/s", end)
+	maxV := 0.0
+	for i := range r.Variants {
+		st := findStream(&r.Variants[i], stream)
+		if st == nil {
+			continue
+		}
+		segs := segments(st.Seconds, func(b results.Bucket) (float64, bool) { return float64(b.BodyBytes) / 1024, true })
+		for _, b := range st.Seconds {
+			maxV = math.Max(maxV, float64(b.BodyBytes)/1024)
+		}
+		s.addLines(r.Variants[i].Name, segs, lineStyle(i, 0, vg.Points(1.2)))
+	}
+	s.plot.Y.Min, s.plot.Y.Max = 0, math.Max(1, maxV*1.15)
+	return s
+}
+
 // successChart draws the success ratio per second of one stream, variants
 // overlaid; seconds without requests are gaps.
 func successChart(r *results.Results, stream string, end float64) *spec {

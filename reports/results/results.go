@@ -156,6 +156,9 @@ type Stream struct {
 	Seconds []Bucket       `json:"seconds"`           // one per second of load, T = index
 	Phases  []PhaseSummary `json:"phases"`            // one per Variant.Phases entry, same order
 	Arrival string         `json:"arrival,omitempty"` // "poisson"; empty: evenly spaced
+	// Conditional: the stream revalidated with If-None-Match (a caching
+	// client); its 304s are reads of the copy it held.
+	Conditional bool `json:"conditional,omitempty"`
 	// Generator health: the load generator must not hide its own limits.
 	Intended    int64   `json:"intended"`         // requests the pacer scheduled
 	Sent        int64   `json:"sent"`             // requests actually sent
@@ -213,6 +216,9 @@ type Bucket struct {
 	Achieved    int64   `json:"achieved,omitempty"`
 	InFlight    float64 `json:"in_flight,omitempty"`
 	MaxInFlight int64   `json:"max_in_flight,omitempty"`
+	// BodyBytes are the response body bytes received for this second's
+	// requests (added without a schema bump).
+	BodyBytes int64 `json:"body_bytes,omitempty"`
 }
 
 // PhaseSummary aggregates a stream over one phase.
@@ -232,6 +238,7 @@ type PhaseSummary struct {
 	Overflow       int64    `json:"overflow,omitempty"`    // latencies above 60 s, recorded at 60 s
 	MaxLateMs      float64  `json:"max_late_ms,omitempty"` // worst lateness of a send
 	FailureLatency *Latency `json:"failure_latency,omitempty"`
+	BodyBytes      int64    `json:"body_bytes,omitempty"` // response body bytes received
 	// Spectrum is the successes' latency percentile distribution, from 0 %
 	// to 100 % (the maximum) in steps that halve the distance to 100 %:
 	// the tail in one picture (plots' spectrum charts).

@@ -49,9 +49,10 @@ type generator struct {
 	// validators is the stream's client cache of ETags (Stream.Conditional);
 	// nil otherwise.
 	validators *validators
-	// bodyBytes holds each response's body size, by X-Vegeta-Seq, from the
-	// body's close until record takes it.
-	bodyBytes sync.Map
+	// bodyBytes holds each response's body size from the body's close
+	// until record takes it, in a ring indexed by sequence number: far
+	// fewer hits than its size are ever between the two.
+	bodyBytes [bodyRing]struct{ seq, n atomic.Int64 }
 	inFlight  atomic.Int64
 	peak      atomic.Int64
 
@@ -277,21 +278,31 @@ func (b *countedBody) Read(p []byte) (int, error) {
 func (b *countedBody) Close() error {
 	if b.closed.CompareAndSwap(false, true) {
 		if seq, err := strconv.ParseUint(b.seq, 10, 64); err == nil {
-			b.g.bodyBytes.Store(seq, b.n)
+			b.g.putBodyBytes(seq, b.n)
 		}
 		b.g.leave()
 	}
 	return b.ReadCloser.Close()
 }
 
+// bodyRing is the size of the ring of body sizes (a power of two).
+const bodyRing = 1 << 14
+
+// putBodyBytes keeps the body size of hit seq's response for record.
+func (g *generator) putBodyBytes(seq uint64, n int64) {
+	slot := &g.bodyBytes[seq%bodyRing]
+	slot.n.Store(n)
+	slot.seq.Store(int64(seq) + 1) // after n: a reader that sees seq sees its n
+}
+
 // takeBodyBytes returns the body size of hit seq's response (0 without a
-// response) and forgets it.
+// response).
 func (g *generator) takeBodyBytes(seq uint64) int64 {
-	n, ok := g.bodyBytes.LoadAndDelete(seq)
-	if !ok {
+	slot := &g.bodyBytes[seq%bodyRing]
+	if slot.seq.Load() != int64(seq)+1 {
 		return 0
 	}
-	return n.(int64)
+	return slot.n.Load()
 }
 
 // collect consumes the attack's results until vegeta closes the channel,

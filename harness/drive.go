@@ -31,7 +31,7 @@ type driven struct {
 // fails only when the load never produced a result; the scraper is then
 // stopped already.
 func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values) (driven, error) {
-	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log))
+	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log), faults.WithProcesses(e))
 	if err != nil {
 		return driven{}, fmt.Errorf("harness: %w", err)
 	}

@@ -19,18 +19,23 @@ const maxSeedKeys = 100_000
 // seedWorkers is how many seed writes are in flight at once.
 const seedWorkers = 16
 
-// seed writes every key of the scenario's key space once, through the
-// target's own API (so versions, caches and queues are the target's), each
-// with its own seed value (history.SeedValue), and waits until the target's
-// API returns them. Without it, reads of keys no write has
-// touched yet are 404s that bypass every cache, and a scenario about
-// caching would measure misses of absent keys.
+// seed writes every key of the scenario's key space once (when a stream
+// reads items), through the target's own API (so versions, caches and
+// queues are the target's), each with its own seed value
+// (history.SeedValue), and waits until the target's API returns them.
+// Without it, reads of keys no write has touched yet are 404s that bypass
+// every cache, and a scenario about caching would measure misses of absent
+// keys.
 func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, values *history.Values, rd history.Reader) (int, error) {
-	keys := 0
+	keys, reads := 0, false
 	for _, s := range sc.Load {
 		if !s.IsIncrement() { // counters start at zero
 			keys = max(keys, s.Keys.Count)
 		}
+		reads = reads || !s.IsWrite()
+	}
+	if !reads {
+		return 0, nil // nothing reads a key before a write of the run: keys start absent
 	}
 	if keys == 0 || keys > maxSeedKeys {
 		return 0, nil

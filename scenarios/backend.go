@@ -36,6 +36,7 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "counters", Kind: "enum", Values: []string{"atomic", "for-update", "optimistic", "rmw"}},
 	{Name: "etags", Kind: "enum", Values: []string{"true", "false"}},
 	{Name: "max_age", Kind: "duration"},
+	{Name: "synchronous_commit", Kind: "enum", Values: []string{"on", "off"}},
 	{Name: "startup_timeout", Kind: "duration"},
 	{Name: "breaker_threshold", Kind: "int", Min: 0},
 	{Name: "breaker_cooldown", Kind: "duration"},

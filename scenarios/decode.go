@@ -52,7 +52,7 @@ var (
 	retryKeys     = []string{"max", "on", "backoff"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
-	faultKeys     = []string{"name", "link", "at", "for", "toxic"}
+	faultKeys     = []string{"name", "link", "at", "for", "toxic", "kill"}
 	toxicBaseKeys = []string{"type", "stream", "toxicity"}
 	variantKeys   = []string{"name", "backend", "client"}
 	checkKeys     = []string{"variant", "stream", "phase", "expect"}
@@ -460,9 +460,9 @@ func (d *decoder) faults(f *fields, names *refs, duration time.Duration, duratio
 	}
 	for i, a := range out {
 		for _, b := range out[:i] {
-			if a.Link == b.Link && a.At < b.At+b.For && b.At < a.At+a.For {
+			if a.Where() == b.Where() && a.At < b.At+b.For && b.At < a.At+a.For {
 				d.errorAt(nodes[i].get("at"), nodes[i].field("at"), "overlaps fault %q on the same link (%s from %s to %s)",
-					b.Name, b.Link, b.At, b.At+b.For)
+					b.Name, b.Where(), b.At, b.At+b.For)
 				break
 			}
 		}
@@ -474,7 +474,17 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 	errs := d.count()
 	ft := Fault{Line: f.node.Line}
 	ft.Name = d.uniqueName(f, "fault", &names.faults, lines)
-	if f.require("link", strings.Join(Links, ", ")) {
+	kill := f.has("kill")
+	if kill {
+		if v, ok := f.str("kill"); ok && d.oneOf(f.get("kill"), f.field("kill"), v, KillTargets) {
+			ft.Kill = v
+		}
+		for _, k := range []string{"link", "toxic"} {
+			if f.has(k) {
+				d.errorAt(f.keys[k], f.field(k), "a kill fault crashes a container and takes no %s", k)
+			}
+		}
+	} else if f.require("link", strings.Join(Links, ", ")+", or kill: "+strings.Join(KillTargets, " | ")+" to crash a container") {
 		if v, ok := f.str("link"); ok && d.oneOf(f.get("link"), f.field("link"), v, Links) {
 			ft.Link = v
 		}
@@ -482,10 +492,10 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 	if f.require("at", "when the fault starts, e.g. 10s") {
 		ft.At, _ = f.duration("at", 0, maxDuration)
 	}
-	if f.require("for", "how long the fault lasts, e.g. 10s") {
+	if f.require("for", "how long the fault lasts (for a kill: how long the container stays down), e.g. 10s") {
 		ft.For, _ = f.duration("for", minFaultTime, maxDuration)
 	}
-	if f.require("toxic", "e.g. {type: latency, latency: 100}") {
+	if !kill && f.require("toxic", "e.g. {type: latency, latency: 100}") {
 		ft.Toxic = d.toxic(f.get("toxic"), f.field("toxic"))
 	}
 	return ft, d.count() == errs

@@ -176,6 +176,15 @@ func TestParseAliases(t *testing.T) {
 
 // TestParseErrors checks one kind of error per row: its line, its field
 // and a substring of its message.
+// TestParseKill: a kill fault names the container, no link and no toxic.
+func TestParseKill(t *testing.T) {
+	s := mustParse(t, minimal+"faults:\n  - {name: crash, kill: postgres, at: 10s, for: 2s}\n  - {name: cut, link: backend->postgres, at: 10s, for: 2s, toxic: {type: down}}\n")
+	k := s.Faults[0]
+	if k.Kill != "postgres" || k.Link != "" || k.Toxic.Type != "" || k.For != 2*time.Second || k.Where() != "postgres" || s.Faults[1].Where() != "backend->postgres" {
+		t.Errorf("faults = %+v", s.Faults)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -235,6 +244,10 @@ func TestParseErrors(t *testing.T) {
 		{"stage missing target", minimal + "    stages: [{duration: 20s}]\n", 8, "load[0].stages[0].target", "is required"},
 		{"duplicate stream", minimal + "  - {name: r, request: \"PUT /items/{key}\", rate: 1/s}\n", 8, "load[1].name", "duplicate stream name \"r\" (first at line 5)"},
 		{"unknown link", minimal + "faults:\n  - {name: f, link: db, at: 1s, for: 1s, toxic: {type: down}}\n", 9, "faults[0].link", "not one of client->backend"},
+		{"kill with a link", minimal + "faults:\n  - {name: f, kill: postgres, link: backend->redis, at: 1s, for: 1s}\n", 9, "faults[0].link", "a kill fault crashes a container and takes no link"},
+		{"kill target", minimal + "faults:\n  - {name: f, kill: backend, at: 1s, for: 1s}\n", 9, "faults[0].kill", "not one of postgres, redis"},
+		{"kills overlap", minimal + "faults:\n  - {name: f, kill: redis, at: 1s, for: 5s}\n  - {name: g, kill: redis, at: 3s, for: 1s}\n", 10, "faults[1].at", `overlaps fault "f"`},
+		{"fault without link or kill", minimal + "faults:\n  - {name: f, at: 1s, for: 1s, toxic: {type: down}}\n", 9, "faults[0].link", "or kill: postgres | redis"},
 		{"fault at", minimal + "faults:\n  - {name: f, link: backend->redis, at: 20x, for: 1s, toxic: {type: down}}\n", 9, "faults[0].at", `"20x" is not a duration`},
 		{"fault too late", minimal + "faults:\n  - {name: f, link: backend->redis, at: 25s, for: 10s, toxic: {type: down}}\n", 9, "faults[0].for", "ends at 35s, after the run's duration 30s"},
 		{"fault overlap", minimal + "faults:\n  - {name: f, link: backend->redis, at: 5s, for: 10s, toxic: {type: down}}\n  - {name: g, link: backend->redis, at: 10s, for: 10s, toxic: {type: latency, latency: 5}}\n", 10, "faults[1].at", `overlaps fault "f" on the same link`},

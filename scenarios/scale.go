@@ -111,10 +111,13 @@ func (s *Scenario) Scaled(f float64) *Scenario {
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.Faults[a].At, s.Faults[b].At) })
 	for _, i := range order {
 		ft := s.Faults[i]
-		at := max(scale(ft.At), ends[ft.Link])
+		at := max(scale(ft.At), ends[ft.Where()])
 		end := max(scale(ft.At+ft.For), at+scaleStep)
+		if ft.Kill != "" {
+			end = at + ft.For // a crashed store stays down as long as written: a restart keeps its own pace
+		}
 		c.Faults[i].At, c.Faults[i].For = at, end-at
-		ends[ft.Link] = end
+		ends[ft.Where()] = end
 		c.Duration = max(c.Duration, end)
 	}
 	return c
@@ -147,11 +150,15 @@ func (s *Scenario) Quick() *Scenario {
 }
 
 // shortestPhase is the shortest before, during or after phase of s's
-// faults; 0 without faults.
+// faults (but a kill's downtime); 0 without faults.
 func (s *Scenario) shortestPhase() time.Duration {
 	var shortest time.Duration
 	for _, f := range s.Faults {
-		for _, p := range []time.Duration{f.At, f.For, s.Duration - f.At - f.For} {
+		during := f.For
+		if f.Kill != "" {
+			during = 0 // a crash's downtime is not scaled, and no phase statistic needs it long
+		}
+		for _, p := range []time.Duration{f.At, during, s.Duration - f.At - f.For} {
 			if p > 0 && (shortest == 0 || p < shortest) {
 				shortest = p
 			}

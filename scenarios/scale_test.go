@@ -131,3 +131,14 @@ func TestOnly(t *testing.T) {
 		t.Errorf("Only(cp, pc): %v, want an error naming the typo and the variants there are", err)
 	}
 }
+
+// TestQuickKeepsACrashsDowntime: quick mode moves a kill fault with the
+// timeline but leaves its downtime as written, and the downtime does not
+// hold the whole run at full length.
+func TestQuickKeepsACrashsDowntime(t *testing.T) {
+	s := mustParse(t, minimal+"faults:\n  - {name: crash, kill: postgres, at: 12s, for: 2s}\n")
+	q := s.Quick()
+	if k := q.Faults[0]; q.Duration != QuickDuration || k.At != 6*time.Second || k.For != 2*time.Second {
+		t.Errorf("quick: duration %s, crash at %s for %s; want 15s, at 6s for 2s", q.Duration, k.At, k.For)
+	}
+}

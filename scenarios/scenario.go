@@ -124,7 +124,22 @@ type Fault struct {
 	At    time.Duration
 	For   time.Duration
 	Toxic Toxic
-	Line  int
+	// Kill names a container of the lab (KillTargets) to crash instead:
+	// SIGKILL at At, started again For later. Link and Toxic are then
+	// empty.
+	Kill string
+	Line int
+}
+
+// KillTargets are the containers a kill fault can crash.
+var KillTargets = []string{"postgres", "redis"}
+
+// Where is what the fault acts on: its link, or the container it kills.
+func (f Fault) Where() string {
+	if f.Kill != "" {
+		return f.Kill
+	}
+	return f.Link
 }
 
 // Links are the proxied links of the lab.

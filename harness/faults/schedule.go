@@ -45,6 +45,7 @@ func WithLogger(l *slog.Logger) Option {
 // Schedule is a validated fault schedule, ready to run once per variant.
 type Schedule struct {
 	client        *toxiproxy.Client
+	processes     Processes // for kill faults
 	faults        []plannedFault
 	actionTimeout time.Duration
 	log           *slog.Logger
@@ -60,6 +61,7 @@ type plannedFault struct {
 }
 
 func (p plannedFault) isDown() bool { return p.fault.Toxic.Type == Down }
+func (p plannedFault) isKill() bool { return p.fault.Kill != "" }
 
 // NewSchedule resolves every fault's link to a proxy name (proxies maps link
 // to proxy name) and validates what toxiproxy itself would only reject
@@ -77,6 +79,9 @@ func NewSchedule(c *toxiproxy.Client, proxies map[string]string, faults []scenar
 		if err != nil {
 			return nil, err
 		}
+		if p.isKill() && s.processes == nil {
+			return nil, fmt.Errorf("faults: fault %q: %w", f.Name, errNoProcesses)
+		}
 		s.faults = append(s.faults, p)
 	}
 	return s, nil
@@ -86,18 +91,21 @@ func plan(i int, f scenarios.Fault, proxies map[string]string) (plannedFault, er
 	fail := func(format string, args ...any) (plannedFault, error) {
 		return plannedFault{}, fmt.Errorf("faults: fault %q: %s", f.Name, fmt.Sprintf(format, args...))
 	}
+	if f.At < 0 {
+		return fail("negative start %s", f.At)
+	}
+	if f.For <= 0 {
+		return fail("duration %s is not positive", f.For)
+	}
+	if f.Kill != "" {
+		return plannedFault{fault: f}, nil
+	}
 	name, ok := proxies[f.Link]
 	if !ok || name == "" {
 		return fail("no proxy for link %q", f.Link)
 	}
 	if f.Toxic.Type == "" {
 		return fail("no toxic type")
-	}
-	if f.At < 0 {
-		return fail("negative start %s", f.At)
-	}
-	if f.For <= 0 {
-		return fail("duration %s is not positive", f.For)
 	}
 	p := plannedFault{fault: f, proxy: name, toxicName: toxicName(i, f.Name)}
 	if p.isDown() {
@@ -157,6 +165,7 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 	w := results.FaultWindow{
 		Name:        f.Name,
 		Link:        f.Link,
+		Kill:        f.Kill,
 		Toxic:       f.Toxic.Type,
 		Direction:   p.stream,
 		Toxicity:    p.toxicity,
@@ -166,7 +175,7 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 		ActiveFromS: -1,
 		ActiveToS:   -1,
 	}
-	log := s.log.With("fault", f.Name, "link", f.Link, "proxy", p.proxy, "toxic", f.Toxic.Type)
+	log := s.log.With("fault", f.Name, "link", f.Link, "proxy", p.proxy, "toxic", f.Toxic.Type, "kill", f.Kill)
 	if !sleepUntil(ctx, t0.Add(f.At)) {
 		w.Error = "not applied: run ended before its start"
 		return w
@@ -182,11 +191,13 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 	if err != nil {
 		w.Error = "apply: " + err.Error()
 		log.Warn("faults: apply failed", "err", err)
-		if errors.Is(err, errNoAnswer) {
+		if errors.Is(err, errNoAnswer) || p.isKill() {
 			// The outcome is unknown: the toxic may still land after we gave
-			// up waiting. Take it back at the planned end, as if it had
-			// been applied, rather than leave the link broken for the rest
-			// of the run; by then a late apply has landed or died.
+			// up waiting (a failed kill may still have stopped the
+			// container). Take it back at the planned end, as if it had
+			// been applied, rather than leave the link broken or the
+			// container down for the rest of the run; by then a late
+			// apply has landed or died.
 			sleepUntil(ctx, t0.Add(f.At+f.For))
 			if rerr := s.remove(actx, p, nil); rerr != nil && !isNotFound(rerr) {
 				w.Error += "; precautionary remove: " + rerr.Error()
@@ -228,6 +239,9 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 // apply puts the fault in place. For down it returns the proxy handle it
 // disabled, so that remove can re-enable it with a single call.
 func (s *Schedule) apply(ctx context.Context, p plannedFault) (*toxiproxy.Proxy, error) {
+	if p.isKill() {
+		return nil, s.kill(ctx, p.fault.Kill)
+	}
 	if p.isDown() {
 		return disableProxy(ctx, s.client, s.actionTimeout, p.proxy)
 	}
@@ -236,6 +250,9 @@ func (s *Schedule) apply(ctx context.Context, p plannedFault) (*toxiproxy.Proxy,
 
 // remove takes the fault back. down is the handle apply returned, or nil.
 func (s *Schedule) remove(ctx context.Context, p plannedFault, down *toxiproxy.Proxy) error {
+	if p.isKill() {
+		return s.restart(ctx, p.fault.Kill)
+	}
 	if p.isDown() {
 		return enableProxy(ctx, s.client, s.actionTimeout, p.proxy, down)
 	}

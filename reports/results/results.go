@@ -134,7 +134,8 @@ func (p Phase) Contains(t int, durationS float64) bool {
 type FaultWindow struct {
 	Name        string           `json:"name"`
 	Link        string           `json:"link"`
-	Toxic       string           `json:"toxic"` // latency, bandwidth, timeout, down, reset_peer, ...
+	Kill        string           `json:"kill,omitempty"` // the container a kill fault crashed (no link, no toxic)
+	Toxic       string           `json:"toxic"`          // latency, bandwidth, timeout, down, reset_peer, ...
 	Direction   string           `json:"direction,omitempty"`
 	Toxicity    float64          `json:"toxicity,omitempty"`
 	Attributes  map[string]int64 `json:"attributes,omitempty"`

@@ -62,6 +62,11 @@ type Config struct {
 	Counters     string        // counters: how POST /counters/{key}/increment adds one: atomic, for-update, optimistic, rmw
 	ETags        bool          // etags: item GETs send ETag and answer If-None-Match with 304 Not Modified
 	MaxAge       time.Duration // max_age: Cache-Control: max-age of item GETs, 0 = no header
+	// SynchronousCommit (synchronous_commit) is Postgres's setting for the
+	// backend's sessions: on waits for the commit's WAL to be flushed
+	// before acknowledging a write; off acknowledges first, and a crash of
+	// Postgres loses the last fraction of a second of acknowledged writes.
+	SynchronousCommit string
 	// HandlerDelay (handler_delay) is a fixed service time added to every
 	// GET of an item, 0 = off. A teaching knob: plant a known slowdown and
 	// see how large it must be before a gate can tell (make calibrate).
@@ -89,6 +94,7 @@ func DefaultConfig() Config {
 		Writes:            WritesSync,
 		Consistency:       ConsistencyCP,
 		Counters:          CountersAtomic,
+		SynchronousCommit: "on",
 		DBTimeout:         500 * time.Millisecond,
 		RedisTimeout:      200 * time.Millisecond,
 		MaxBody:           64 << 10,
@@ -126,6 +132,7 @@ func (c *Config) settings() []setting {
 		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
 		{"counters", "atomic | for-update | optimistic | rmw: how a counter increment adds one", (*stringValue)(&c.Counters)},
 		{"etags", "true: item GETs send ETag and answer If-None-Match with 304", (*boolValue)(&c.ETags)},
+		{"synchronous_commit", "on | off: Postgres's synchronous_commit for the backend's sessions", (*stringValue)(&c.SynchronousCommit)},
 		{"max_age", "Cache-Control max-age of item GETs (whole seconds), 0 = no header", (*durationValue)(&c.MaxAge)},
 		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
@@ -201,6 +208,7 @@ func (c Config) Validate() error {
 		oneOf("writes", c.Writes, WritesSync, WritesQueue),
 		oneOf("consistency", c.Consistency, ConsistencyCP, ConsistencyAP),
 		oneOf("counters", c.Counters, CountersAtomic, CountersForUpdate, CountersOptimistic, CountersRMW),
+		oneOf("synchronous_commit", c.SynchronousCommit, "on", "off"),
 		positive("cache_ttl", c.CacheTTL),
 		positive("db_timeout", c.DBTimeout),
 		positive("redis_timeout", c.RedisTimeout),

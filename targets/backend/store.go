@@ -69,6 +69,8 @@ func newPGStore(cfg Config, queries, errs *prometheus.CounterVec) (*pgStore, err
 	case !strings.Contains(cfg.DatabaseURL, "pool_max_conns"):
 		pc.MaxConns = 16 // pgxpool's default (max(4, CPUs)) is a bottleneck under load
 	}
+	// Every session of the pool commits as the setting says.
+	pc.ConnConfig.RuntimeParams["synchronous_commit"] = cfg.SynchronousCommit
 	if pc.ConnConfig.ConnectTimeout == 0 {
 		// A connection attempt outlives the Acquire that started it; bound it
 		// so attempts into a black-holed link do not pile up.

@@ -211,6 +211,21 @@ func plannedWindow(f results.FaultWindow) string {
 	return fmt.Sprintf("%s → %s", fmtSeconds(f.PlannedAtS), fmtSeconds(f.PlannedAtS+f.PlannedForS))
 }
 
+// recoveryText says how long after the fault ended every stream answered
+// as before (results.FaultWindow.RecoveryS), or "" when not measured.
+func recoveryText(f results.FaultWindow) string {
+	switch r := f.RecoveryS; {
+	case r == nil:
+		return ""
+	case *r < 0:
+		return "not within the run"
+	case *r == 0:
+		return "at once"
+	default:
+		return fmtSeconds(*r)
+	}
+}
+
 func activeWindow(f results.FaultWindow) string {
 	switch {
 	case f.ActiveFromS < 0:

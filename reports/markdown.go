@@ -90,6 +90,15 @@ func Markdown(r *results.Results) []byte {
 					st.Name, fmtInt(st.LateSends), fmtMs(st.MaxLateMs))
 			}
 		}
+		var recovered []string
+		for _, f := range v.Faults {
+			if r := recoveryText(f); r != "" {
+				recovered = append(recovered, fmt.Sprintf("`%s` %s", f.Name, r))
+			}
+		}
+		if len(recovered) > 0 {
+			fmt.Fprintf(&b, "Recovered after the fault (every stream ≥ 99%% successful two seconds in a row): %s\n\n", strings.Join(recovered, " · "))
+		}
 		if h := v.History; h != nil {
 			historyMarkdown(&b, h)
 		}

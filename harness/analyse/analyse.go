@@ -63,6 +63,14 @@ func Variant(m Measured, v *results.Variant) {
 			addFlow(v.Streams[i].Seconds, flows[i])
 		}
 	}
+	v.Faults = make([]results.FaultWindow, len(m.Faults)) // not m's: the recovery is filled in
+	for i, w := range m.Faults {
+		if w.ActiveFromS >= 0 { // a fault never applied has nothing to recover from
+			r := Recovery(w, v.Streams)
+			w.RecoveryS = &r
+		}
+		v.Faults[i] = w
+	}
 	v.Total = make([]results.PhaseSummary, len(v.Phases))
 	for i, ph := range v.Phases {
 		v.Total[i] = phaseSummary(m.Load.ByStream, ph, v.DurationS)

@@ -146,6 +146,11 @@ type FaultWindow struct {
 	Error       string           `json:"error,omitempty"`     // applying or removing failed
 	ApplyMs     float64          `json:"apply_ms,omitempty"`  // control-plane latency of adding it
 	RemoveMs    float64          `json:"remove_ms,omitempty"` // control-plane latency of removing it
+	// RecoveryS is how long after the fault ended every stream answered
+	// as before again (success ratio >= 0.99 two seconds in a row): 0
+	// when it never faltered, -1 when it had not recovered when the load
+	// ended. Added without a schema bump (absent in older files).
+	RecoveryS *float64 `json:"recovery_s,omitempty"`
 }
 
 // Stream is one load stream's measurements.

@@ -61,7 +61,7 @@ func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 		baseURL = e.BackendDirectURL
 	}
 	prog := newProgress(r.progress, sc, v.Name, label)
-	d.load, d.loadErr = load.Run(loadCtx, baseURL, loadStreams(sc.Load),
+	d.load, d.loadErr = load.Run(loadCtx, baseURL, loadStreams(sc.StreamsFor(v)),
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
 		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart), load.WithValues(values))
 	prog.done()
@@ -126,7 +126,18 @@ func loadStreams(streams []scenarios.Stream) []load.Stream {
 			out[i].Arrival = load.Poisson
 		}
 		if r := s.Retry; r != nil {
-			out[i].Retry = &load.Retry{Max: r.Max, On: r.On, Backoff: r.Backoff}
+			lr := &load.Retry{Max: r.Max, Backoff: r.Backoff, Timeout: r.Timeout, Budget: r.Budget}
+			for _, on := range r.On {
+				switch on {
+				case scenarios.RetryOnTimeout:
+					lr.OnTimeout = true
+				case scenarios.RetryOnError:
+					lr.OnError = true
+				default:
+					lr.On = append(lr.On, on)
+				}
+			}
+			out[i].Retry = lr
 		}
 	}
 	return out

@@ -26,7 +26,7 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	// Every write sends a value of its own; the final state is read through
 	// the target's API (around toxiproxy); the sample backend's Postgres is
 	// a cross-check.
-	streams := loadStreams(sc.Load)
+	streams := loadStreams(sc.StreamsFor(v))
 	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
 	final := history.NewAPIReader(e.BackendDirectURL, values)
 	defer final.Close()

@@ -49,12 +49,12 @@ var (
 	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "environment", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
 	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry", "conditional"}
-	retryKeys     = []string{"max", "on", "backoff"}
+	retryKeys     = []string{"max", "on", "backoff", "timeout", "budget"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
 	faultKeys     = []string{"name", "link", "at", "for", "toxic", "kill"}
 	toxicBaseKeys = []string{"type", "stream", "toxicity"}
-	variantKeys   = []string{"name", "backend", "client"}
+	variantKeys   = []string{"name", "backend", "client", "retry"}
 	checkKeys     = []string{"variant", "stream", "phase", "expect"}
 )
 
@@ -329,21 +329,59 @@ func (d *decoder) retry(n *yaml.Node, path string) *Retry {
 			r.Max = int(v)
 		}
 	}
-	if f.require("on", "the statuses that are retried, e.g. [412, 503]") {
+	if f.require("on", "what is retried: statuses, timeout, error; e.g. [503, timeout]") {
 		codes, _ := f.list("on")
 		if len(codes) == 0 {
-			d.errorAt(f.get("on"), f.field("on"), "names no status to retry")
+			d.errorAt(f.get("on"), f.field("on"), "names nothing to retry")
 		}
 		for i, c := range codes {
-			if v, ok := d.integer(c, indexPath(f.field("on"), i), 400, 599); ok {
-				r.On = append(r.On, int(v))
+			path := indexPath(f.field("on"), i)
+			switch {
+			case c.Kind == yaml.ScalarNode && c.Value == "timeout":
+				r.On = append(r.On, RetryOnTimeout)
+			case c.Kind == yaml.ScalarNode && c.Value == "error":
+				r.On = append(r.On, RetryOnError)
+			default:
+				if v, ok := d.integer(c, path, 400, 599); ok {
+					r.On = append(r.On, int(v))
+				}
 			}
 		}
 	}
 	if f.has("backoff") {
 		r.Backoff, _ = f.duration("backoff", 0, maxDuration)
 	}
+	if f.has("timeout") {
+		r.Timeout, _ = f.duration("timeout", time.Millisecond, maxTimeout)
+	}
+	if v, ok := f.number("budget"); ok {
+		if v <= 0 || v > 1 {
+			d.errorAt(f.get("budget"), f.field("budget"), "is the share of requests that may be retried, above 0 and at most 1, got %s", f.get("budget").Value)
+		} else {
+			r.Budget = v
+		}
+	}
 	return r
+}
+
+// variantRetry reads a variant's retry policies by stream name:
+// {writes: {max: 3, on: [503, timeout]}}.
+func (d *decoder) variantRetry(n *yaml.Node, path string, streams []string) map[string]*Retry {
+	f, ok := d.mapping(n, path, nil)
+	if !ok {
+		return nil
+	}
+	out := map[string]*Retry{}
+	for _, k := range f.order {
+		if !slices.Contains(streams, k) {
+			d.errorAt(f.keys[k], f.field(k), "no stream %q in load (streams: %s)", k, strings.Join(streams, ", "))
+			continue
+		}
+		if r := d.retry(f.vals[k], f.field(k)); r != nil {
+			out[k] = r
+		}
+	}
+	return out
 }
 
 // rate reads a rate: "400/s", "30/m", "2/h" or a plain number per second.
@@ -597,6 +635,9 @@ func (d *decoder) variants(f *fields, names *refs, sampleBackend bool) []Variant
 			if c, ok := d.str(cn, vf.field("client")); ok && d.oneOf(cn, vf.field("client"), c, clients) {
 				v.Client = c
 			}
+		}
+		if rn := vf.get("retry"); rn != nil {
+			v.Retry = d.variantRetry(rn, vf.field("retry"), names.streams)
 		}
 		if d.count() == errs {
 			out = append(out, v)

@@ -176,6 +176,26 @@ func TestParseAliases(t *testing.T) {
 
 // TestParseErrors checks one kind of error per row: its line, its field
 // and a substring of its message.
+// TestParseVariantRetry: a variant gives a stream its own retry policy,
+// with transport failures, a per-attempt timeout and a budget; the other
+// variants keep the stream's.
+func TestParseVariantRetry(t *testing.T) {
+	s := mustParse(t, minimal+`    retry: {max: 1, on: [503]}
+variants:
+  - {name: plain}
+  - {name: budgeted, retry: {r: {max: 3, on: [503, timeout, error], backoff: 10ms, timeout: 200ms, budget: 0.1}}}
+`)
+	plain, budgeted := s.StreamsFor(s.Variants[0])[0].Retry, s.StreamsFor(s.Variants[1])[0].Retry
+	if plain.Max != 1 || s.Load[0].Retry != plain {
+		t.Errorf("plain: %+v", plain)
+	}
+	want := Retry{Max: 3, On: []int{503, RetryOnTimeout, RetryOnError}, Backoff: 10 * time.Millisecond, Timeout: 200 * time.Millisecond, Budget: 0.1}
+	if budgeted == nil || budgeted.Max != want.Max || !slices.Equal(budgeted.On, want.On) || budgeted.Backoff != want.Backoff ||
+		budgeted.Timeout != want.Timeout || budgeted.Budget != want.Budget {
+		t.Errorf("budgeted: %+v, want %+v", budgeted, want)
+	}
+}
+
 // TestParseKill: a kill fault names the container, no link and no toxic.
 func TestParseKill(t *testing.T) {
 	s := mustParse(t, minimal+"faults:\n  - {name: crash, kill: postgres, at: 10s, for: 2s}\n  - {name: cut, link: backend->postgres, at: 10s, for: 2s, toxic: {type: down}}\n")
@@ -234,7 +254,9 @@ func TestParseErrors(t *testing.T) {
 		{"body on GET", minimal + "    body_size: 10\n", 8, "load[0].body_size", "applies only to PUT"},
 		{"retry without max", minimal + "    retry: {on: [412]}\n", 8, "load[0].retry.max", "is required"},
 		{"retry max", minimal + "    retry: {max: 1000, on: [412]}\n", 8, "load[0].retry.max", "too large"},
-		{"retry on nothing", minimal + "    retry: {max: 3, on: []}\n", 8, "load[0].retry.on", "names no status"},
+		{"retry on nothing", minimal + "    retry: {max: 3, on: []}\n", 8, "load[0].retry.on", "names nothing to retry"},
+		{"retry budget", minimal + "    retry: {max: 3, on: [503], budget: 2}\n", 8, "load[0].retry.budget", "above 0 and at most 1"},
+		{"variant retry stream", minimal + "variants:\n  - {name: a, retry: {w: {max: 2, on: [503]}}}\n", 9, "variants[0].retry.w", `no stream "w" in load (streams: r)`},
 		{"retry on 200", minimal + "    retry: {max: 3, on: [503, 200]}\n", 8, "load[0].retry.on[1]", "at least 400"},
 		{"conditional PUT", strings.Replace(minimal, "GET", "PUT", 1) + "    conditional: true\n", 8, "load[0].conditional", "applies only to GET"},
 		{"conditional string", minimal + "    conditional: often\n", 8, "load[0].conditional", "expected true or false"},

@@ -43,6 +43,7 @@ func (s *Scenario) Clone() *Scenario {
 	c.Variants = slices.Clone(s.Variants)
 	for i := range c.Variants {
 		c.Variants[i].Backend = maps.Clone(c.Variants[i].Backend)
+		c.Variants[i].Retry = maps.Clone(c.Variants[i].Retry)
 	}
 	c.Checks = slices.Clone(s.Checks)
 	return &c

@@ -7,7 +7,10 @@
 // it and rejects bad input with errors that name file, line and field.
 package scenarios
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Scenario is a parsed and validated scenario file.
 type Scenario struct {
@@ -71,9 +74,17 @@ type Stream struct {
 // request's latency and outcome are those of the whole exchange.
 type Retry struct {
 	Max     int
-	On      []int
-	Backoff time.Duration
+	On      []int         // statuses retried; RetryOnTimeout and RetryOnError stand for transport failures
+	Backoff time.Duration // first wait; 0: retry at once
+	Timeout time.Duration // per attempt; 0: only the stream's timeout bounds the whole exchange
+	Budget  float64       // retries at most this share of requests (a token bucket); 0: no budget
 }
+
+// Transport failures a retry policy may name in its on list.
+const (
+	RetryOnTimeout = -1 // the attempt timed out
+	RetryOnError   = -2 // any other transport error (refused, reset, ...)
+)
 
 // IsIncrement reports whether the stream's requests are increments (POST):
 // each acknowledged one must add exactly one to its key's counter.
@@ -158,7 +169,25 @@ type Variant struct {
 	Name    string
 	Backend map[string]string // target settings, passed as environment (BACKEND_<KEY>)
 	Client  string            // proxy (default): load goes through client->backend; direct: around toxiproxy
-	Line    int
+	// Retry gives streams (by name) this variant's client retry policy,
+	// in place of theirs: variants that differ in how the client retries.
+	Retry map[string]*Retry
+	Line  int
+}
+
+// StreamsFor returns the load streams as variant v runs them: with v's
+// retry policies in place of the streams' own.
+func (s *Scenario) StreamsFor(v Variant) []Stream {
+	if len(v.Retry) == 0 {
+		return s.Load
+	}
+	out := slices.Clone(s.Load)
+	for i := range out {
+		if r, ok := v.Retry[out[i].Name]; ok {
+			out[i].Retry = r
+		}
+	}
+	return out
 }
 
 // Check is one expectation about a run: a threshold, e.g. {variant: ap,

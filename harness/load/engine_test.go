@@ -764,3 +764,50 @@ func TestRunConditionalReads(t *testing.T) {
 		t.Error("the target never saw If-None-Match")
 	}
 }
+
+// TestRunRetryTimeoutsAndBudget: a target that holds the first attempt of
+// every hit for 400 ms and answers the next at once; a policy with a
+// 100 ms per-attempt timeout retries the timeout and every hit succeeds
+// on its second attempt, well before the stream's own 2 s timeout. A target
+// that always answers 503, retried by a policy with a 10 % budget, gets at
+// most the budget's burst plus a tenth of the hits as retries, not five
+// per hit.
+func TestRunRetryTimeoutsAndBudget(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	slowFirst := newKeyServer(t, func(w http.ResponseWriter, r *http.Request, key string) {
+		seq := r.Header.Get("X-Vegeta-Seq")
+		mu.Lock()
+		seen[seq]++
+		n := seen[seq]
+		mu.Unlock()
+		if n == 1 {
+			wait(r, 400*time.Millisecond)
+		}
+	})
+	st := reads(50)
+	st.Retry = &Retry{Max: 2, OnTimeout: true, Timeout: 100 * time.Millisecond}
+	res := run(t, slowFirst.URL, []Stream{st}, WithDuration(time.Second))
+	sr := res.ByStream[0]
+	sum := whole(sr)
+	t.Logf("timeouts: retries %d, codes %v, p50 %v", sr.Health.Retries, sum.Codes, sum.Success.P50)
+	if sum.Successes != sum.Requests || sr.Health.Retries != sr.Health.Sent {
+		t.Errorf("%d of %d succeeded with %d retries; want every hit to succeed on its second attempt", sum.Successes, sum.Requests, sr.Health.Retries)
+	}
+	if p50 := sum.Success.P50; p50 < 100*time.Millisecond || p50 > 350*time.Millisecond {
+		t.Errorf("p50 %v: want the 100 ms attempt timeout plus a fast answer", p50)
+	}
+
+	refusing := newKeyServer(t, func(w http.ResponseWriter, r *http.Request, key string) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	st = reads(100)
+	st.Retry = &Retry{Max: 5, On: []int{http.StatusServiceUnavailable}, Budget: 0.1}
+	res = run(t, refusing.URL, []Stream{st}, WithDuration(time.Second))
+	sr = res.ByStream[0]
+	limit := int64(budgetBurst) + sr.Health.Sent/10 + 1
+	t.Logf("budget: %d hits, %d retries (at most %d)", sr.Health.Sent, sr.Health.Retries, limit)
+	if sr.Health.Retries > limit || sr.Health.Retries < budgetBurst {
+		t.Errorf("%d retries for %d hits, want between %d and %d", sr.Health.Retries, sr.Health.Sent, budgetBurst, limit)
+	}
+}

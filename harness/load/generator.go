@@ -126,7 +126,7 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 		next = http.DefaultTransport
 	}
 	if st.Retry != nil && st.Retry.Max > 0 {
-		next = &retryingTransport{next: next, policy: *st.Retry, retries: &g.retries}
+		next = newRetryingTransport(next, *st.Retry, &g.retries)
 	}
 	client.Transport = &countingTransport{next: next, g: g}
 	g.attacker = vegeta.NewAttacker(

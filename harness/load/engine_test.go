@@ -253,6 +253,11 @@ func TestRunSlowHandler(t *testing.T) {
 	if ps.Success.P50 < 50*time.Millisecond || ps.Success.P50 > 80*time.Millisecond {
 		t.Errorf("p50 %v, want about 50 ms", ps.Success.P50)
 	}
+	// Measured from the intended send time, no answer can be faster than
+	// the handler: a start time read late would make some (seen: most).
+	if fastest := ps.Spectrum[0]; fastest.Percent != 0 || fastest.Latency < 50*time.Millisecond {
+		t.Errorf("fastest answer %v (at %g %%), below the handler's 50 ms", fastest.Latency, fastest.Percent)
+	}
 	if h := res.ByStream[0].Health; h.CapHit || h.PeakWorkers < 4 || h.PeakWorkers > 30 || !within(float64(h.Sent), float64(h.Intended), rateTolerance()) {
 		t.Errorf("health %+v: want about 5 concurrent requests (100/s × 50 ms), all sent", h)
 	}

@@ -169,10 +169,14 @@ func (p *Pacer) HitTime(n uint64) time.Duration {
 // millisecond late.
 func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	if p.began.Load() == nil {
-		// vegeta measures elapsed from its own start time, which it does not
-		// expose; the first call recovers it to within nanoseconds.
+		// vegeta measures elapsed from its own start time, which it does
+		// not expose. A pacer the engine started knows it (startAt); on
+		// its own, the first call recovers it, late by however long the
+		// attack's goroutine was descheduled between reading its clock and
+		// this call: milliseconds on a busy machine, which would shorten
+		// every latency measured from it.
 		began := time.Now().Add(-elapsed)
-		p.began.Store(&began)
+		p.began.CompareAndSwap(nil, &began)
 	}
 	select {
 	case <-p.stop: // vegeta picks at random between a free worker and its own stop
@@ -200,8 +204,14 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	}
 }
 
+// startAt sets when the attack using the pacer starts: the engine reads
+// its clock just before vegeta's Attack reads its own, so t is at most a
+// function call early, never late (a late start would make latencies
+// measured from it too short, even negative).
+func (p *Pacer) startAt(t time.Time) { p.began.Store(&t) }
+
 // Began returns when the attack using the pacer started, and false before
-// its first Pace call.
+// it started.
 func (p *Pacer) Began() (time.Time, bool) {
 	b := p.began.Load()
 	if b == nil {

@@ -56,7 +56,7 @@ func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) 
 	var collectors sync.WaitGroup
 	for _, g := range gens {
 		g.pacer.stop = stop
-		g.pacer.startAt(time.Now()) // vegeta's Attack reads its start time right after
+		g.pacer.startAt(time.Now())                                       // vegeta's Attack reads its start time right after
 		results := g.attacker.Attack(g.target, g.pacer, 0, g.stream.Name) // the pacer ends it
 		collectors.Add(1)
 		go func() {

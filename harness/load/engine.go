@@ -56,7 +56,8 @@ func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) 
 	var collectors sync.WaitGroup
 	for _, g := range gens {
 		g.pacer.stop = stop
-		g.pacer.startAt(time.Now())                                       // vegeta's Attack reads its start time right after
+		// vegeta's Attack reads its own start time right after this one.
+		g.pacer.startAt(time.Now())
 		results := g.attacker.Attack(g.target, g.pacer, 0, g.stream.Name) // the pacer ends it
 		collectors.Add(1)
 		go func() {

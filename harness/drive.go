@@ -31,13 +31,14 @@ type driven struct {
 // fails only when the load never produced a result; the scraper is then
 // stopped already.
 func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values) (driven, error) {
-	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log), faults.WithProcesses(e))
+	procs := &crashes{Env: e}
+	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log), faults.WithProcesses(procs))
 	if err != nil {
 		return driven{}, fmt.Errorf("harness: %w", err)
 	}
 	// The scraper goes around toxiproxy, so a cut client link still shows
 	// what the target does.
-	scr := &scrape{scraper: metrics.NewScraper(e.BackendDirectURL+"/metrics", metrics.WithLogger(r.log)), done: make(chan struct{})}
+	scr := &scrape{scraper: metrics.NewScraperOf(func() string { return e.DirectURL() + "/metrics" }, metrics.WithLogger(r.log)), done: make(chan struct{})}
 	d := driven{scrape: scr}
 
 	// The fault schedule and the scraper start with the load, on its T0,
@@ -54,7 +55,7 @@ func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 	// requests to nothing.
 	loadCtx, stopLoad := context.WithCancelCause(ctx)
 	defer stopLoad(nil)
-	go watchTarget(loadCtx, e, stopLoad)
+	go watchTarget(loadCtx, e, procs.backendDown, stopLoad)
 
 	baseURL := e.BackendURL
 	if client == "direct" {

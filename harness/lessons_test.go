@@ -12,6 +12,7 @@ import (
 	"github.com/loadlab/loadlab/harness"
 	"github.com/loadlab/loadlab/harness/checks"
 	"github.com/loadlab/loadlab/harness/env"
+	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/harness/labtest"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
@@ -62,14 +63,7 @@ func runQuick(t *testing.T, name string) (*scenarios.Scenario, *results.Results)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	if quickRuns.env == nil {
-		e, err := env.Up(ctx, env.Config{Images: set})
-		if err != nil {
-			t.Fatalf("environment for the quick runs: %v", err)
-		}
-		quickRuns.env = e
-	}
-	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithQuick(true), harness.WithEnvironment(quickRuns.env))
+	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithQuick(true), harness.WithEnvironment(sharedEnv(ctx, t, set)))
 	if err != nil {
 		t.Fatalf("run %s: %v", name, err)
 	}
@@ -79,6 +73,20 @@ func runQuick(t *testing.T, name string) (*scenarios.Scenario, *results.Results)
 	t.Logf("%s: quick run of %d variants took %v", name, len(res.Variants), time.Since(start).Round(time.Second))
 	quickRuns.byName[name] = res
 	return sc, res
+}
+
+// sharedEnv is the environment the quick runs share, started by the first
+// that needs it; call it with quickRuns locked.
+func sharedEnv(ctx context.Context, t *testing.T, set images.Set) *env.Env {
+	t.Helper()
+	if quickRuns.env == nil {
+		e, err := env.Up(ctx, env.Config{Images: set})
+		if err != nil {
+			t.Fatalf("environment for the quick runs: %v", err)
+		}
+		quickRuns.env = e
+	}
+	return quickRuns.env
 }
 
 // TestCatalogueLessons keeps every catalogue lesson honest, in quick mode:

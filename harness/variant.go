@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/loadlab/loadlab/harness/analyse"
@@ -28,8 +29,9 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	// a cross-check.
 	streams := loadStreams(sc.StreamsFor(v))
 	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
-	final := history.NewAPIReader(e.BackendDirectURL, values)
-	defer final.Close()
+	e0URL := e.DirectURL()
+	final := history.NewAPIReader(e0URL, values)
+	defer func() { final.Close() }()
 	if r.beforeSeed != nil {
 		if err := r.beforeSeed(ctx); err != nil {
 			return rv, fmt.Errorf("harness: before the seed: %w", err)
@@ -44,6 +46,11 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 		}
 	}
 	d, err := r.drive(ctx, sc, v, label, e, rv.Client, values)
+	if url := e.DirectURL(); url != e0URL {
+		// A kill fault restarted the backend on another port.
+		final.Close()
+		final = history.NewAPIReader(url, values)
+	}
 	if !d.t0.IsZero() {
 		rv.StartedAt = d.t0.UTC()
 	}
@@ -178,9 +185,35 @@ func (r *runner) recordHistory(ctx context.Context, sc *scenarios.Scenario, v sc
 // errTargetDied is the cause that ends a load whose target died.
 var errTargetDied = errors.New("the target container died")
 
-// watchTarget checks every second that the target container still runs,
-// and stops the load with errTargetDied when it does not.
-func watchTarget(ctx context.Context, e *env.Env, stop context.CancelCauseFunc) {
+// crashes are the environment's containers as kill faults see them: a
+// backend killed on purpose is down, not dead, until its restart returns.
+type crashes struct {
+	*env.Env
+	backendKilled atomic.Bool
+}
+
+func (c *crashes) Kill(ctx context.Context, role string) error {
+	if role == images.Backend {
+		c.backendKilled.Store(true)
+	}
+	return c.Env.Kill(ctx, role)
+}
+
+func (c *crashes) Restart(ctx context.Context, role string) error {
+	err := c.Env.Restart(ctx, role)
+	if role == images.Backend && err == nil {
+		c.backendKilled.Store(false)
+	}
+	return err
+}
+
+// backendDown reports whether a kill fault has the backend down now.
+func (c *crashes) backendDown() bool { return c.backendKilled.Load() }
+
+// watchTarget checks every second that the target container still runs
+// (unless a kill fault took it down: expected says so), and stops the load
+// with errTargetDied when it does not.
+func watchTarget(ctx context.Context, e *env.Env, expected func() bool, stop context.CancelCauseFunc) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -191,7 +224,7 @@ func watchTarget(ctx context.Context, e *env.Env, stop context.CancelCauseFunc) 
 			actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			err := e.Alive(actx, images.Backend)
 			cancel()
-			if errors.Is(err, env.ErrNotRunning) && ctx.Err() == nil {
+			if errors.Is(err, env.ErrNotRunning) && ctx.Err() == nil && !expected() {
 				stop(fmt.Errorf("%w: %w", errTargetDied, err))
 				return
 			}

@@ -143,7 +143,7 @@ type Fault struct {
 }
 
 // KillTargets are the containers a kill fault can crash.
-var KillTargets = []string{"postgres", "redis"}
+var KillTargets = []string{"postgres", "redis", "backend"}
 
 // Where is what the fault acts on: its link, or the container it kills.
 func (f Fault) Where() string {

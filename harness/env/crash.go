@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,10 +15,10 @@ import (
 	"github.com/loadlab/loadlab/harness/images"
 )
 
-// Kill crashes a store's container for a kill fault: SIGKILL to its main
-// process through the Docker API (no shutdown, nothing flushed that was not
-// already), then waits until Docker reports it stopped. Only Postgres and
-// Redis: a killed backend is a dead target to the harness (watchTarget).
+// Kill crashes a container for a kill fault: SIGKILL to its main process
+// through the Docker API (no shutdown, nothing flushed that was not
+// already), then waits until Docker reports it stopped. Postgres, Redis or
+// the backend (whose death the harness's target watch must then expect).
 func (e *Env) Kill(ctx context.Context, role string) error {
 	c, err := e.store(role)
 	if err != nil {
@@ -39,10 +40,11 @@ func (e *Env) Kill(ctx context.Context, role string) error {
 	})
 }
 
-// Restart starts a killed store's container again, refreshes the host
-// endpoint Docker may have moved it to, and returns once it answers
-// (Postgres after its crash recovery). The network alias, and with it
-// every link through toxiproxy, stays the same.
+// Restart starts a killed container again, refreshes the host endpoint
+// Docker moved it to (a restarted container gets a new host port), and
+// returns once it answers (Postgres after its crash recovery, the backend
+// on /healthz). The network alias, and with it every link through
+// toxiproxy, stays the same.
 func (e *Env) Restart(ctx context.Context, role string) error {
 	c, err := e.store(role)
 	if err != nil {
@@ -71,6 +73,33 @@ func (e *Env) Restart(ctx context.Context, role string) error {
 			defer conn.Close(context.WithoutCancel(ctx))
 			return conn.Ping(ctx)
 		})
+	case images.Backend:
+		e.mu.Lock()
+		port := fmt.Sprintf("%d/tcp", e.cfg.BackendPort)
+		e.mu.Unlock()
+		ep, err := c.PortEndpoint(ctx, port, "http")
+		if err != nil {
+			return fmt.Errorf("env: restart backend: %w", err)
+		}
+		e.mu.Lock()
+		e.BackendDirectURL = ep
+		e.mu.Unlock()
+		client := &http.Client{Timeout: 2 * time.Second}
+		return poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+"/healthz", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return fmt.Errorf("env: restart backend: %w", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("env: restart backend: /healthz %s", resp.Status)
+			}
+			return nil
+		})
 	default:
 		ep, err := c.PortEndpoint(ctx, redisPort, "")
 		if err != nil {
@@ -89,8 +118,8 @@ func (e *Env) Restart(ctx context.Context, role string) error {
 
 // store is the container of a role a kill fault may crash.
 func (e *Env) store(role string) (testcontainers.Container, error) {
-	if role != images.Postgres && role != images.Redis {
-		return nil, fmt.Errorf("env: %q cannot be killed: only %s and %s", role, images.Postgres, images.Redis)
+	if role != images.Postgres && role != images.Redis && role != images.Backend {
+		return nil, fmt.Errorf("env: %q cannot be killed: only %s, %s and %s", role, images.Postgres, images.Redis, images.Backend)
 	}
 	c := e.Container(role)
 	if c == nil {

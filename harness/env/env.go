@@ -315,6 +315,14 @@ func (e *Env) Container(role string) testcontainers.Container {
 	return e.containers[role]
 }
 
+// DirectURL is the backend's URL around toxiproxy as it is now: a
+// restarted backend (a kill fault) has a new host port.
+func (e *Env) DirectURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.BackendDirectURL
+}
+
 // ErrNotRunning is wrapped by Alive's error when the container stopped
 // (as opposed to Docker not answering).
 var ErrNotRunning = errors.New("not running")

@@ -67,7 +67,7 @@ func WithLogger(l *slog.Logger) Option {
 // Scraper scrapes one /metrics URL and accumulates the derived series.
 // Its methods are safe for concurrent use.
 type Scraper struct {
-	url      string
+	url      func() string // where to scrape: it may move (a restarted target)
 	interval time.Duration
 	timeout  time.Duration
 	client   *http.Client
@@ -85,6 +85,12 @@ type Scraper struct {
 
 // NewScraper returns a scraper of url, e.g. "http://127.0.0.1:8080/metrics".
 func NewScraper(url string, opts ...Option) *Scraper {
+	return NewScraperOf(func() string { return url }, opts...)
+}
+
+// NewScraperOf returns a scraper of the URL url returns at each scrape: a
+// target restarted on another port is followed.
+func NewScraperOf(url func() string, opts ...Option) *Scraper {
 	s := &Scraper{
 		url:      url,
 		interval: DefaultInterval,
@@ -108,7 +114,7 @@ func (s *Scraper) Run(ctx context.Context, t0 time.Time) {
 	defer ticker.Stop()
 	for {
 		if err := s.ScrapeOnce(ctx, time.Since(t0)); err != nil && ctx.Err() == nil {
-			s.log.Debug("metrics: scrape failed", "url", s.url, "err", err)
+			s.log.Debug("metrics: scrape failed", "url", s.url(), "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -139,7 +145,8 @@ func (s *Scraper) ScrapeOnce(ctx context.Context, at time.Duration) error {
 func (s *Scraper) fetch(ctx context.Context) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	url := s.url()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -148,20 +155,20 @@ func (s *Scraper) fetch(ctx context.Context) (map[string]*dto.MetricFamily, erro
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: scrape %s: %w", s.url, err)
+		return nil, fmt.Errorf("metrics: scrape %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // let the connection be reused
-		return nil, fmt.Errorf("metrics: scrape %s: %s", s.url, resp.Status)
+		return nil, fmt.Errorf("metrics: scrape %s: %s", url, resp.Status)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/plain") {
-		return nil, fmt.Errorf("metrics: scrape %s: content type %q, want the text format", s.url, ct)
+		return nil, fmt.Errorf("metrics: scrape %s: content type %q, want the text format", url, ct)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("metrics: parse %s: %w", s.url, err)
+		return nil, fmt.Errorf("metrics: parse %s: %w", url, err)
 	}
 	return families, nil
 }

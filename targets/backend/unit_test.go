@@ -1,9 +1,11 @@
 package backend
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -136,5 +138,31 @@ func TestClassifyErrors(t *testing.T) {
 	}
 	if err := classifyPostgres("put", &pgconn.PgError{Code: "23505"}, true); isUnavailable(err) {
 		t.Error("a constraint violation is not unavailability")
+	}
+}
+
+// TestWaitPrecisely: a planted delay below the runtime's millisecond
+// timer tick must take about what was asked, not a tick (a timer of
+// 191µs took 1.08 ms here); the median of many is judged, since a busy
+// machine may delay any one of them.
+func TestWaitPrecisely(t *testing.T) {
+	for _, d := range []time.Duration{191 * time.Microsecond, 573 * time.Microsecond, 3 * time.Millisecond} {
+		took := make([]time.Duration, 41)
+		for i := range took {
+			start := time.Now()
+			if !waitPrecisely(context.Background(), d) {
+				t.Fatal("waitPrecisely gave up without a cancelled context")
+			}
+			took[i] = time.Since(start)
+		}
+		slices.Sort(took)
+		if took[0] < d || took[20] > d+d/4+50*time.Microsecond {
+			t.Errorf("wait of %v: fastest %v, median %v; want at least %v and a median within a quarter of it", d, took[0], took[20], d)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if waitPrecisely(ctx, time.Second) {
+		t.Error("a cancelled wait reported it had waited")
 	}
 }

@@ -123,7 +123,7 @@ func (r *runner) readCounters(ctx context.Context, sc *scenarios.Scenario, e *en
 		r.log.Error("history: final counters", "err", err)
 		return nil, err.Error()
 	}
-	return counters, "postgres: SELECT key, value FROM counters (around toxiproxy)"
+	return counters, "postgres: SELECT key, value FROM counters (directly, not through toxiproxy)"
 }
 
 // settled is what the settle stage saw, and when it began (since T0).

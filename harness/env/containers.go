@@ -129,9 +129,15 @@ func (e *Env) startPostgres(ctx context.Context, cfg Config, lim Limit) error {
 		return fmt.Errorf("env: postgres: %w", err)
 	}
 	e.mu.Lock()
-	e.PostgresDSN = fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", PostgresUser, PostgresPassword, ep, PostgresDB)
+	e.PostgresDSN = postgresDSN(ep)
 	e.mu.Unlock()
 	return e.recordImage(ctx, images.Postgres, ref, c)
+}
+
+// postgresDSN is the lab database's connection string at endpoint ep
+// (host:port).
+func postgresDSN(ep string) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", PostgresUser, PostgresPassword, ep, PostgresDB)
 }
 
 func (e *Env) startRedis(ctx context.Context, cfg Config, lim Limit) error {

@@ -61,7 +61,7 @@ func (e *Env) Restart(ctx context.Context, role string) error {
 		if err != nil {
 			return fmt.Errorf("env: restart postgres: %w", err)
 		}
-		dsn := fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", PostgresUser, PostgresPassword, ep, PostgresDB)
+		dsn := postgresDSN(ep)
 		e.mu.Lock()
 		e.PostgresDSN = dsn
 		e.mu.Unlock()

@@ -10,7 +10,8 @@ import (
 )
 
 // compareFixture is a duet of the partition fixture (testdata/results.json):
-// four paired rounds a side. Every round shifts both sides' latency alike
+// twelve paired rounds a side (signed-rank bounds need eleven to reach the
+// level corrected over every row). Every round shifts both sides' latency alike
 // (what the machine did during it) and each side's a little on its own;
 // head's cp reads are 30 % slower (a regression) and its ap writes 30 %
 // faster (an improvement). cp has a warm-up phase in the first two rounds
@@ -21,7 +22,7 @@ func compareFixture(t testing.TB) (rep *compare.Report, base, head []*results.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	for round := range 4 {
+	for round := range 12 {
 		shared := 1 + 0.03*math.Sin(1.3*float64(round))
 		for side, runs := range []*[]*results.Results{&base, &head} {
 			r, err := results.Decode("results.json", data)

@@ -129,7 +129,11 @@ func newComparePage(rep *compare.Report, charts []plots.Chart, style template.CS
 		p.Runs = fmt.Sprintf("the median of the side's %d runs", rep.Base.Runs)
 	}
 	for _, row := range rep.Rows {
-		p.Rows = append(p.Rows, compareRowView{Row: row, Cells: row.Cells(), Class: changeClass(row.Change, row.Why != "")})
+		class := changeClass(row.Change, row.Why != "")
+		if !row.Gated && row.Why == "" {
+			class = "" // a lead: only gated rows are coloured as verdicts
+		}
+		p.Rows = append(p.Rows, compareRowView{Row: row, Cells: row.Cells(), Class: class})
 	}
 	for _, c := range rep.Checks {
 		p.Checks = append(p.Checks, compareCheckView{Check: c, Cells: c.Cells(), Class: changeClass(c.Change, false)})

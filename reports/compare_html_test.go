@@ -121,7 +121,7 @@ func TestComparePageVerdictFirst(t *testing.T) {
 		class, start string
 	}{
 		{"regression", func(t *testing.T) *compare.Report { rep, _, _ := compareFixture(t); return rep }, "fail", "✘ regression: "},
-		{"no change", func(t *testing.T) *compare.Report { return sameSides(t, 4) }, "ok", "✔ no significant change: "},
+		{"no change", func(t *testing.T) *compare.Report { return sameSides(t, 12) }, "ok", "✔ no significant change: "},
 		{"one run a side", func(t *testing.T) *compare.Report { return sameSides(t, 1) }, "warn", "⚠ inconclusive: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,10 +198,15 @@ func TestComparePageTable(t *testing.T) {
 			if !e.hasClass("unjudged") || !strings.Contains(e.text, row.Why) {
 				t.Errorf("row %d not judged: class %q, text %q, want its reason %q", i, e.attrs["class"], e.text, row.Why)
 			}
-		case row.Change == compare.ChangeRegression:
+		case row.Change == compare.ChangeRegression && row.Gated:
 			regressed++
 			if !e.hasClass("regression") || !strings.Contains(e.text, "REGRESSION") {
 				t.Errorf("row %d regressed: class %q, text %q", i, e.attrs["class"], e.text)
+			}
+		case row.Change == compare.ChangeRegression:
+			// A phase row beyond its threshold is a lead: not coloured as a verdict.
+			if e.hasClass("regression") || !strings.Contains(e.text, "regression (not gated)") {
+				t.Errorf("row %d, not gated, regressed: class %q, text %q", i, e.attrs["class"], e.text)
 			}
 		}
 	}

@@ -43,7 +43,20 @@ type gate struct {
 	LoadStart string        `json:"loadavg_start"`
 	LoadEnd   string        `json:"loadavg_end"`
 	Err       string        `json:"error,omitempty"`
-	baseP50   float64       // median whole-run GET p50 of the base side, ms
+	// Rounds keeps every round's whole-run GET p50 of both sides, so that
+	// other rules (fewer rounds, another interval) can be judged afterwards
+	// on the same gates.
+	Rounds  []roundP50 `json:"rounds,omitempty"`
+	baseP50 float64    // median whole-run GET p50 of the base side, ms
+}
+
+// roundP50 is one round's whole-run p50 of one GET stream on both sides.
+type roundP50 struct {
+	Stream   string  `json:"stream"` // variant/stream
+	BaseMs   float64 `json:"base_ms"`
+	HeadMs   float64 `json:"head_ms"`
+	BaseSlot int     `json:"base_slot"`
+	First    string  `json:"first"`
 }
 
 func main() {
@@ -113,12 +126,17 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 	// The planted delays are sized from the GET p50: given, or measured by
 	// a first A/A gate (counted among the A/A gates when there are any).
 	if p50 == 0 && planted > 0 && len(fractions) > 0 {
-		g := runGate(ctx, log, sc, "A/A", same, same, rounds)
-		report(g)
-		if aa > 0 {
-			aa--
+		// A gate that failed to run (a busy machine can keep a side from
+		// starting) measured nothing: try again, a few times.
+		for try := 0; try < 3 && !(p50 > 0) && ctx.Err() == nil; try++ {
+			g := runGate(ctx, log, sc, "A/A", same, same, rounds)
+			report(g)
+			if aa > 0 && g.Err == "" {
+				aa--
+			}
+			p50 = g.baseP50
 		}
-		if p50 = g.baseP50; !(p50 > 0) {
+		if !(p50 > 0) {
 			summarize(os.Stdout, path, label, rounds, p50, gates)
 			return fmt.Errorf("the first gate measured no GET p50 to size the slowdowns by: pass -get-p50")
 		}
@@ -187,7 +205,43 @@ func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind
 		}
 	}
 	g.baseP50 = median(p50s)
+	for i, round := range o.Rounds {
+		g.Rounds = append(g.Rounds, roundsOf(o.Base[i], o.Head[i], round)...)
+	}
 	return g
+}
+
+// roundsOf lists the whole-run p50 of every GET stream of one round.
+func roundsOf(base, head *results.Results, round duet.Round) []roundP50 {
+	var out []roundP50
+	for _, bv := range base.Variants {
+		hv := head.Variant(bv.Name)
+		for _, bs := range bv.Streams {
+			if bs.Method != "GET" || hv == nil {
+				continue
+			}
+			for _, hs := range hv.Streams {
+				if hs.Name != bs.Name {
+					continue
+				}
+				b, bok := wholeP50(bs)
+				h, hok := wholeP50(hs)
+				if bok && hok {
+					out = append(out, roundP50{Stream: bv.Name + "/" + bs.Name, BaseMs: b, HeadMs: h, BaseSlot: round.BaseSlot, First: round.First})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func wholeP50(s results.Stream) (float64, bool) {
+	for _, p := range s.Phases {
+		if p.Phase == compare.GatePhase && p.Requests > 0 {
+			return p.Latency.P50, true
+		}
+	}
+	return 0, false
 }
 
 // isGet reports whether the stream of that variant sends GETs.

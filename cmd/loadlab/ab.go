@@ -52,8 +52,8 @@ both sides' spectra and latency per second overlaid), and prints the
 comparison, paired by round (see 'loadlab compare').
 Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		Example: `  loadlab ab partition --quick --base main --head HEAD
-  loadlab ab latency --quick --base cache=cache-aside --head cache=none --rounds 8
-  loadlab ab partition --quick --variant cp --rounds 8 --base main --head HEAD`,
+  loadlab ab latency --quick --base cache=cache-aside --head cache=none --rounds 12
+  loadlab ab partition --quick --variant cp --base main --head HEAD`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 	}
 	set := imageFlags(cmd)
@@ -87,6 +87,12 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 			sc = sc.Quick()
 		} else if long {
 			sc = sc.Scaled(4)
+		}
+		alpha, _ := cmd.Flags().GetFloat64("alpha")
+		gated := len(sc.Variants) * len(sc.Load) * len(compare.Metrics)
+		if need := compare.PairedRoundsNeeded(alpha, gated); rounds < need {
+			fmt.Fprintf(c.stderr, "ab: warning: %d round(s): the %d gated rows (the whole run's %s of %d variant(s) × %d stream(s)) need at least %d paired rounds to be judged at alpha %g; with fewer only a check can fail the gate (--rounds %d)\n",
+				rounds, gated, metricNames(), len(sc.Variants), len(sc.Load), need, alpha, need)
 		}
 		imgs := set()
 		if _, err := c.ensureImages(ctx, imgs, false); err != nil {
@@ -191,4 +197,13 @@ func sourceRepo(ctx context.Context) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// metricNames lists the compared metrics, e.g. "p50, p99, throughput, success_ratio".
+func metricNames() string {
+	names := make([]string, len(compare.Metrics))
+	for i, m := range compare.Metrics {
+		names[i] = string(m)
+	}
+	return strings.Join(names, ", ")
 }

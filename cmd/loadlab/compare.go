@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/loadlab/loadlab/reports"
 	"github.com/loadlab/loadlab/reports/compare"
@@ -101,6 +102,7 @@ func judgeFlags(cmd *cobra.Command) func() []compare.Option {
 		noCorrection bool
 		alpha        float64
 		phases       []string
+		gated        []string
 		th           = compare.DefaultThresholds()
 	)
 	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
@@ -109,11 +111,17 @@ func judgeFlags(cmd *cobra.Command) func() []compare.Option {
 	cmd.Flags().Var(fraction{&th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
 	cmd.Flags().Var(fraction{&th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
 	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
-	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain 1-alpha intervals, not simultaneous over all rows")
+	cmd.Flags().StringArrayVar(&gated, "gate", []string{compare.GatePhase}, "phase whose rows can fail the gate (repeatable; 'all' for every phase); the other phases' rows are reported as leads")
+	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain one-sided 1-alpha bounds, not simultaneous over the gated rows")
 	return func() []compare.Option {
 		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
 		if len(phases) > 0 {
 			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
+		}
+		if slices.Contains(gated, "all") {
+			opts = append(opts, compare.WithGate(nil))
+		} else {
+			opts = append(opts, compare.WithGate(compare.OnlyPhases(gated...)))
 		}
 		return opts
 	}

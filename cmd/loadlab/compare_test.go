@@ -26,12 +26,12 @@ func TestCompareHTML(t *testing.T) {
 		}
 	}
 	base, head := filepath.Join(dir, "base"), filepath.Join(dir, "head")
-	plain, _, err := runCLI(t, "compare", "--paired", base, head)
+	plain, _, err := runCLI(t, "compare", base, head)
 	if err != nil {
 		t.Fatalf("compare: %v\n%s", err, plain)
 	}
 	page := filepath.Join(dir, "compare.html")
-	out, _, err := runCLI(t, "compare", "--paired", "--html", page, base, head)
+	out, _, err := runCLI(t, "compare", "--html", page, base, head)
 	if err != nil {
 		t.Fatalf("compare --html: %v\n%s", err, out)
 	}

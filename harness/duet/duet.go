@@ -37,9 +37,11 @@ import (
 )
 
 // DefaultRounds is how many rounds a duet runs unless WithRounds says
-// otherwise: enough for a large change to clear the corrected intervals of
-// reports/compare, few enough for a quick gate to stay near three minutes.
-const DefaultRounds = 5
+// otherwise: the gate make calibrate measures (docs/PERFORMANCE.md). Half
+// of it left a true +30 % p50 slowdown inside the intervals on a busy
+// 2-core machine; a multiple of 4 holds every pairing of slot and launch
+// order equally often.
+const DefaultRounds = 16
 
 // Option configures Run.
 type Option func(*duet)

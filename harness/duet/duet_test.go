@@ -28,14 +28,14 @@ variants:
   - {name: plain, backend: {cache: none}}
 `
 
-// TestDuet runs two real duets of three rounds: A/A, which the comparison
-// must not call a regression (the null case), and one whose head plants
-// handler_delay=25ms on every GET, which it must (the planted case). The
-// planted case judges the whole-run rows only, each on its own 95 %
-// interval: with three rounds, a Bonferroni interval over every row of the
-// report (t with 2 degrees of freedom at 0.05/16) is too wide for any
-// slowdown when another test shares the machine; the correction itself is
-// tested in reports/compare and held to by the A/A case, which keeps it. It also
+// TestDuet runs two real duets: A/A in seven rounds, which the comparison
+// must judge and not call a regression (the null case: seven is the fewest
+// at which the four gated rows' signed-rank bounds reach 1 − 0.05/4), and
+// one whose head plants handler_delay=25ms on every GET in five rounds,
+// which it must call one (the planted case). The planted case judges the
+// whole-run rows each on its own 95 % bound, which five rounds reach; the
+// correction itself is tested in reports/compare and held to by the A/A
+// case, which keeps it. It also
 // checks the duet's mechanics: both sides of every round started together,
 // the sides swapped environments every round, the fault ran in every round
 // of both sides (so the reset between rounds left the environment usable).
@@ -54,13 +54,14 @@ func TestDuet(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		head       duet.Side
+		rounds     int
 		regression bool
 		judging    []compare.Option
-	}{{"A/A", same, false, nil}, {"planted", slow, true, rowsAlone}} {
+	}{{"A/A", same, 7, false, nil}, {"planted", slow, 5, true, rowsAlone}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 			defer cancel()
-			o, err := duet.Run(ctx, sc, same, tc.head, duet.WithRounds(3), duet.WithImages(set))
+			o, err := duet.Run(ctx, sc, same, tc.head, duet.WithRounds(tc.rounds), duet.WithImages(set))
 			if err != nil {
 				t.Fatalf("duet: %v", err)
 			}
@@ -99,6 +100,9 @@ func TestDuet(t *testing.T) {
 			t.Logf("%s: %s; reads whole p50 ×%.3f [%.3f, %.3f] %s", tc.name, rep.Summary(), p50.Est, p50.Lo, p50.Hi, p50.Change)
 			if rep.Regressed() != tc.regression {
 				t.Errorf("%s: regressed %v, want %v: %s", tc.name, rep.Regressed(), tc.regression, rep.Summary())
+			}
+			if rep.Verdict == compare.VerdictInconclusive || p50.Why != "" {
+				t.Errorf("%s: %s; reads p50: %s: the gate judged nothing, so its silence proves nothing", tc.name, rep.Verdict, p50.Why)
 			}
 			if tc.regression && p50.Change != compare.ChangeRegression {
 				t.Errorf("planted 25ms on every GET: reads p50 row %+v, want a regression", p50)

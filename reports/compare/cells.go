@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // RowCells is a row as WriteText prints it, one string a column, so that
@@ -13,12 +14,15 @@ type RowCells struct {
 	Change     string // head/base as ×1.052, or the difference with its sign; "-" when not estimated
 	Interval   string // "[lo, hi]"; "-" when not estimated
 	Runs       string // runs with a value, "base+head"
-	Judgement  string // REGRESSION, improvement, ~ or insufficient data, then why a row was not judged
+	Judgement  string // REGRESSION, improvement, ~ or insufficient data (a row that cannot fail the gate: "regression (not gated)"), then why a row was not judged
 }
 
 // Cells renders the row's columns.
 func (row Row) Cells() RowCells {
 	judgement := mark(row.Change)
+	if !row.Gated && (row.Change == ChangeRegression || row.Change == ChangeImprovement) {
+		judgement = strings.ToLower(judgement) + " (not gated)"
+	}
 	if row.Why != "" {
 		judgement += ": " + row.Why
 	}

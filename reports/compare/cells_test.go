@@ -62,7 +62,7 @@ func TestCellsMatchTheTextTable(t *testing.T) {
 	r := goldenReport(t)
 	row := r.Rows[0]
 	c := row.Cells()
-	if c.Runs != "4+4" || c.Change == "" || c.Interval == "" {
+	if c.Runs != "12+12" || c.Change == "" || c.Interval == "" {
 		t.Errorf("cells of the first row: %+v", c)
 	}
 	for _, row := range r.Rows {

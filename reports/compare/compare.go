@@ -51,11 +51,16 @@ type Report struct {
 	Paired     bool // base[i] and head[i] ran side by side (duet rounds)
 	Alpha      float64
 	Thresholds Thresholds
-	// Corrected: intervals are simultaneous over the Estimated rows
-	// (Bonferroni: each at confidence 1 − Alpha/Estimated), so the chance
-	// that any interval of the report misses its true value is at most Alpha.
-	Corrected bool
-	Estimated int // rows with an interval
+	// Each row's interval [Lo, Hi] is a pair of one-sided bounds, each at
+	// confidence 1 − Alpha (a regression is decided by one bound alone, so
+	// the gate's chance of a false alarm is that of one bound).
+	// Corrected: the bounds are simultaneous (Bonferroni): a gated row's at
+	// 1 − Alpha/GateFamily, so the chance that any gated row is wrongly
+	// called a regression is at most Alpha; a reported row's at
+	// 1 − Alpha/Estimated, simultaneous over every row.
+	Corrected  bool
+	Estimated  int // rows with an interval
+	GateFamily int // of them, rows that can fail the gate (Row.Gated)
 
 	Rows   []Row      // one per variant × stream × phase × metric present in both, in a stable order
 	Checks []CheckRow // checks present in both, in base's order
@@ -115,8 +120,12 @@ type Row struct {
 
 	N            int // pairs (paired) or the smaller side's runs that have a value
 	NBase, NHead int // runs with a value on each side
-	Change       Change
-	Why          string // why the row was not judged; empty when it was
+	// Gated: the row can fail the gate (its phase is gated, WithGate; by
+	// default the whole run). The other rows are judged and reported, but
+	// only as leads: their Change does not make the Verdict.
+	Gated  bool
+	Change Change
+	Why    string // why the row was not judged; empty when it was
 }
 
 // CheckRow puts one scenario check's outcomes side by side.
@@ -205,6 +214,9 @@ func CompareRuns(base, head []*results.Results, opts ...Option) (*Report, error)
 		}
 	}
 	r.judge(&cfg)
+	if r.GateFamily == 0 && r.Estimated > 0 {
+		r.Notes = append(r.Notes, "no row of a gated phase was estimated: nothing but a check can fail the gate (gate other phases with --gate)")
+	}
 	r.Verdict = r.decide()
 	return r, nil
 }
@@ -397,7 +409,7 @@ func (r *Report) compareStreamPhase(cfg *config, variant, stream, phase string, 
 		} else {
 			s.base, s.head = values(baseRuns, value), values(headRuns, value)
 		}
-		row := Row{Variant: variant, Stream: stream, Phase: phase, Metric: m.metric, Relative: m.relative,
+		row := Row{Variant: variant, Stream: stream, Phase: phase, Metric: m.metric, Relative: m.relative, Gated: cfg.gate(phase),
 			Base: median(s.base), Head: median(s.head), NBase: len(s.base), NHead: len(s.head),
 			N: min(len(s.base), len(s.head)), Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 		r.Rows = append(r.Rows, row)
@@ -455,24 +467,44 @@ func (r *Report) estimateRow(m metricSpec, s sample) {
 	r.pending = append(r.pending, pendingRow{row: len(r.Rows) - 1, spec: m, est: e})
 }
 
-// judge gives every estimated row its interval, once their number is known,
-// and its Change.
+// judge gives every estimated row its bounds, once the number of rows in
+// each family is known, and its Change.
 func (r *Report) judge(cfg *config) {
 	r.Estimated = len(r.pending)
-	level := cfg.alpha
-	if cfg.correct && r.Estimated > 1 {
-		level /= float64(r.Estimated)
+	for _, p := range r.pending {
+		if r.Rows[p.row].Gated {
+			r.GateFamily++
+		}
 	}
 	for _, p := range r.pending {
 		row := &r.Rows[p.row]
-		lo, hi := p.est.interval(level)
+		lo, hi, why := p.est.bounds(r.BoundLevel(row.Gated))
 		row.Est, row.Lo, row.Hi = p.est.mean, lo, hi
 		row.Change = p.spec.judge(lo, hi, cfg.thresholds)
+		if why != "" {
+			// Counted in its family all the same: whether a row can be
+			// bounded must not change the level of the others.
+			row.Change, row.Why = ChangeInsufficient, why
+		}
 		if p.spec.relative {
 			row.Est, row.Lo, row.Hi = math.Exp(row.Est), math.Exp(lo), math.Exp(hi)
 		}
 	}
 	r.pending = nil
+}
+
+// BoundLevel is the chance that one bound of a gated (or reported) row
+// misses its true value: Alpha, divided among the gate's rows (or among all
+// rows) when the report is corrected.
+func (r *Report) BoundLevel(gated bool) float64 {
+	family := r.Estimated
+	if gated {
+		family = r.GateFamily
+	}
+	if !r.Corrected || family < 2 {
+		return r.Alpha
+	}
+	return r.Alpha / float64(family)
 }
 
 // judge decides a row from its interval on the estimation scale (log ratio
@@ -594,6 +626,9 @@ func describeCheck(variant string, c results.CheckResult) string {
 func (r *Report) decide() Verdict {
 	var regressions, improvements, judged int
 	for _, row := range r.Rows {
+		if !row.Gated {
+			continue // a lead, not a verdict
+		}
 		switch row.Change {
 		case ChangeRegression:
 			regressions++

@@ -18,25 +18,31 @@
 //  3. Estimate each row's change: for p50, p99 and throughput the ratio
 //     head/base, on the log scale; for the success ratio the difference.
 //     Paired runs (WithPaired: round i of a duet ran both sides side by side,
-//     so the noise of that round hit both) give the mean of the per-round
-//     log ratios with a Student t interval over rounds; independent runs give
-//     Welch's t interval of the difference of the mean logs. Why t and not a
-//     rank test or a bootstrap: a gate has a handful of rounds; a sign or
-//     signed-rank test cannot reach significance after correcting for 64
-//     rows with fewer than 12 rounds, and a percentile bootstrap over 5
-//     values covers far less than it claims. The t interval assumes roughly
-//     normal log ratios, which per-round phase percentiles of a few thousand
-//     requests are; the unit tests check its coverage on autocorrelated,
-//     offset runs.
-//  4. Correct for the number of rows (Bonferroni; WithCorrection): every
-//     interval is at confidence 1 − alpha/rows, so the chance that any row of
-//     the report is wrongly judged stays at most alpha whatever the rows'
-//     correlation.
+//     so the noise of that round hit both) give the Hodges–Lehmann median of
+//     the per-round changes with exact Wilcoxon signed-rank bounds
+//     (signedrank.go): on a shared machine one round in ten or twenty lands
+//     on someone else's burst and measures ×3 on one side, which widens a
+//     t interval for every row it touched and blinds the gate, while a rank
+//     bound moves by one Walsh average. The bounds assume only symmetry of
+//     the per-round changes about their median, exact for identical sides
+//     that swap slots. Independent runs give Welch's t interval of the
+//     difference of the mean logs (a rank interval over two groups of a
+//     few runs could not reach the corrected level).
+//  4. Gate on the whole run: only the rows of the gated phases (WithGate;
+//     the whole run by default) can fail the gate, and the correction
+//     divides alpha among them alone (Bonferroni), so that the few rows that
+//     decide are not widened by the many phase rows, which are reported as
+//     leads with bounds simultaneous over every row. Each interval is a pair
+//     of one-sided bounds at 1 − alpha/rows: a regression is decided by one
+//     bound, so the chance that a gate with no true regression fails stays
+//     at most alpha whatever the rows' correlation.
 //  5. Judge each row: a regression (or improvement) when its whole interval
 //     lies beyond the metric's threshold in the bad (good) direction. Rows
-//     with fewer than MinRuns runs a side (or rounds) say "insufficient data"
-//     and how many are needed; with one run a side the run-to-run noise is
-//     unknown and no metric is judged.
+//     with too few runs say "insufficient data" and how many are needed:
+//     MinRuns a side for independent runs; for paired rounds as many as a
+//     signed-rank bound needs to reach its corrected level at all (2⁻ⁿ ≤
+//     alpha/rows: 8 rounds for 8 gated rows at alpha 0.05). With one run a
+//     side the run-to-run noise is unknown and no metric is judged.
 //  6. Pair up the scenario checks; a check that passed in every base run and
 //     fails in most head runs is a regression on its own (with one run a
 //     side: passes in base, fails in head).

@@ -1,17 +1,21 @@
 package compare
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/aclements/go-moremath/stats"
 )
 
-// MinRuns is the fewest runs a side (or rounds, for paired runs) a row needs
-// before it is judged. The interval is a Student t interval over runs: with
-// one run a side there is no estimate of run-to-run noise at all, and with
-// two the single degree of freedom leaves a Bonferroni-corrected quantile in
-// the hundreds, an interval no real change can clear. Three is the floor at
-// which a large, consistent change can reach significance after correction.
+// MinRuns is the fewest runs a side a row of independent runs needs before
+// it is judged. The interval is then Welch's t interval over runs: with one
+// run a side there is no estimate of run-to-run noise at all, and with two
+// the single degree of freedom leaves a corrected quantile in the
+// hundreds, an interval no real change can clear. Three is the floor at
+// which a large, consistent change can reach significance after
+// correction. Paired rounds need as many as their signed-rank bound needs
+// to reach the corrected level at all (roundsForLevel), and never fewer
+// than MinRuns.
 const MinRuns = 3
 
 // sample is one row's per-run values: paired (base[i] and head[i] ran side
@@ -22,11 +26,15 @@ type sample struct {
 	paired     bool
 }
 
-// estimate is the change of one row on the scale it is judged on: the log of
-// the ratio head/base for relative metrics, the difference head − base for
-// absolute ones, with its standard error and degrees of freedom.
+// estimate is the change of one row on the scale it is judged on: the log
+// of the ratio head/base for relative metrics, the difference head − base
+// for absolute ones. Paired rounds keep their per-round changes (ranked
+// bounds); independent runs a standard error and degrees of freedom
+// (Welch's t).
 type estimate struct {
-	mean, se, df float64
+	mean   float64   // the point estimate: Hodges–Lehmann (paired) or the difference of means
+	diffs  []float64 // paired: each round's change
+	se, df float64   // independent runs
 }
 
 // estimateOf returns the row's estimate; ok is false when the values cannot
@@ -44,8 +52,7 @@ func estimateOf(s sample, logScale bool) (estimate, bool) {
 		if len(d) < MinRuns {
 			return estimate{}, false
 		}
-		m, v := meanVar(d)
-		return estimate{mean: m, se: math.Sqrt(v / float64(len(d))), df: float64(len(d) - 1)}, true
+		return estimate{mean: hodgesLehmann(d), diffs: d}, true
 	}
 	if len(s.base) < MinRuns || len(s.head) < MinRuns {
 		return estimate{}, false
@@ -63,13 +70,25 @@ func estimateOf(s sample, logScale bool) (estimate, bool) {
 	return e, true
 }
 
-// interval returns the two-sided interval of e at confidence 1 − level.
-func (e estimate) interval(level float64) (lo, hi float64) {
-	if e.se == 0 {
-		return e.mean, e.mean
+// bounds returns the lower and the upper one-sided bound of e, each at
+// confidence 1 − level (together, a two-sided interval at 1 − 2·level). A
+// gate fails on a regression, decided by one bound alone: testing the other
+// side at the same level would halve the gate's power for nothing. why says
+// why there are no bounds (too few paired rounds for the level).
+func (e estimate) bounds(level float64) (lo, hi float64, why string) {
+	if e.diffs != nil {
+		lo, hi, ok := signedRankBounds(e.diffs, level)
+		if !ok {
+			need := max(MinRuns, roundsForLevel(level))
+			return lo, hi, fmt.Sprintf("%d paired rounds cannot reach %s%% confidence after the correction; needs %d", len(e.diffs), formatShort(100*(1-level)), need)
+		}
+		return lo, hi, ""
 	}
-	t := stats.InvCDF(stats.TDist{V: e.df})(1 - level/2)
-	return e.mean - t*e.se, e.mean + t*e.se
+	if e.se == 0 {
+		return e.mean, e.mean, ""
+	}
+	t := stats.InvCDF(stats.TDist{V: e.df})(1 - level)
+	return e.mean - t*e.se, e.mean + t*e.se, ""
 }
 
 func meanVar(xs []float64) (mean, variance float64) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,16 +15,24 @@ import (
 // Summary is the verdict in one line, e.g.
 // "regression: 2 of 48 comparisons regressed; 1 check now fails".
 func (r *Report) Summary() string {
-	var rowsRegressed, rowsImproved, unjudged, checksFailing, checksPassing int
+	var gated, rowsRegressed, rowsImproved, leads, unjudged, checksFailing, checksPassing int
 	for _, row := range r.Rows {
+		if row.Why != "" {
+			unjudged++
+		}
+		moved := row.Change == ChangeRegression || row.Change == ChangeImprovement
+		if !row.Gated {
+			if moved {
+				leads++
+			}
+			continue
+		}
+		gated++
 		switch row.Change {
 		case ChangeRegression:
 			rowsRegressed++
 		case ChangeImprovement:
 			rowsImproved++
-		}
-		if row.Why != "" {
-			unjudged++
 		}
 	}
 	for _, c := range r.Checks {
@@ -36,13 +45,13 @@ func (r *Report) Summary() string {
 	}
 	var parts []string
 	if rowsRegressed > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d comparisons regressed", rowsRegressed, len(r.Rows)))
+		parts = append(parts, fmt.Sprintf("%d of %d gated comparisons regressed", rowsRegressed, gated))
 	}
 	if checksFailing > 0 {
 		parts = append(parts, plural(checksFailing, "check now fails", "checks now fail"))
 	}
 	if rowsImproved > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d comparisons improved", rowsImproved, len(r.Rows)))
+		parts = append(parts, fmt.Sprintf("%d of %d gated comparisons improved", rowsImproved, gated))
 	}
 	if checksPassing > 0 {
 		parts = append(parts, plural(checksPassing, "check now passes", "checks now pass"))
@@ -53,7 +62,11 @@ func (r *Report) Summary() string {
 		parts = append(parts, "nothing in common to compare")
 	default:
 		parts = append(parts, fmt.Sprintf("%s, none changed beyond its threshold",
-			plural(len(r.Rows), "comparison", "comparisons")))
+			plural(gated, "gated comparison", "gated comparisons")))
+	}
+	if leads > 0 {
+		parts = append(parts, plural(leads, "phase row beyond its threshold (a lead: not gated)",
+			"phase rows beyond their thresholds (leads: not gated)"))
 	}
 	if unjudged > 0 {
 		parts = append(parts, fmt.Sprintf("%d not judged (each row says why)", unjudged))
@@ -209,9 +222,10 @@ func (r *Report) metricTable(rows []Row, grouped bool) *table {
 	return t
 }
 
-// IntervalHeader names the interval column by its confidence, e.g. "95% CI".
+// IntervalHeader names the interval column by the confidence of each of its
+// bounds, e.g. "95% bounds".
 func (r *Report) IntervalHeader() string {
-	return fmt.Sprintf("%s%% CI", formatShort(100*(1-r.Alpha)))
+	return fmt.Sprintf("%s%% bounds", formatShort(100*(1-r.Alpha)))
 }
 
 // formatChange renders an estimate: a ratio as ×1.052, a difference with its sign.
@@ -241,13 +255,35 @@ func formatInterval(row Row) string {
 func (r *Report) Method() string {
 	design := "independent runs, Welch t interval of the ratio of geometric means"
 	if r.Paired {
-		design = "paired rounds run side by side, t interval of the geometric mean of head/base ratios"
+		design = "paired rounds run side by side, the median head/base ratio (Hodges–Lehmann) with exact Wilcoxon signed-rank bounds"
 	}
-	how := fmt.Sprintf("unit: one value per run and phase; %s; %s%% intervals", design, formatShort(100*(1-r.Alpha)))
+	how := fmt.Sprintf("unit: one value per run and phase; %s; each interval is a pair of one-sided %s%% bounds", design, formatShort(100*(1-r.Alpha)))
+	reported := r.Estimated - r.GateFamily
 	if r.Corrected && r.Estimated > 1 {
-		how += fmt.Sprintf(", simultaneous over %d rows (Bonferroni: each at %s%%)", r.Estimated, formatShort(100*(1-r.Alpha/float64(r.Estimated))))
+		how += fmt.Sprintf(", simultaneous over the %s (Bonferroni: each bound at %s%%)",
+			plural(r.GateFamily, "gated row", "gated rows"), formatShort(100*(1-r.BoundLevel(true))))
+		if reported > 0 {
+			how += fmt.Sprintf(" and over all %d rows for the %d reported ones (at %s%%)", r.Estimated, reported, formatShort(100*(1-r.BoundLevel(false))))
+		}
+	}
+	if reported > 0 {
+		how += "; only gated rows (phase " + strings.Join(r.gatedPhases(), ", ") + ") can fail the gate, the others are leads"
 	}
 	return how + "; a row regressed when its whole interval lies beyond its threshold: " + thresholdsLine(r.Thresholds)
+}
+
+// gatedPhases lists the phases of the gated rows, in order.
+func (r *Report) gatedPhases() []string {
+	var out []string
+	for _, row := range r.Rows {
+		if row.Gated && !slices.Contains(out, row.Phase) {
+			out = append(out, row.Phase)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "none")
+	}
+	return out
 }
 
 func (r *Report) checkTable() *table {

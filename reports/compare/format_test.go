@@ -13,7 +13,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
-// goldenReport has something of everything: four paired rounds with a
+// goldenReport has something of everything: twelve paired rounds with a
 // regression, an improvement, a phase present in too few rounds, a check
 // that starts failing, things only in one side and a note.
 func goldenReport(t *testing.T) *Report {
@@ -23,7 +23,7 @@ func goldenReport(t *testing.T) *Report {
 	fasterWrites := steady(0.03)
 	fasterWrites.P50 *= 0.6
 	var base, head []*results.Results
-	for round := range uint64(4) {
+	for round := range uint64(12) {
 		b := synth("partition", 7+10*round, 21, twoVariants(steady(0.03), steady(0.03))...)
 		h := synth("partition", 8+10*round, 21, twoVariants(slowReads, fasterWrites)...)
 		h.Variants = h.Variants[:1] // "ap" is gone

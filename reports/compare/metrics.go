@@ -34,6 +34,9 @@ type metricSpec struct {
 	value func(results.PhaseSummary) (v float64, ok bool)
 }
 
+// Metrics lists the compared metrics, in the order rows are reported.
+var Metrics = []Metric{MetricP50, MetricP99, MetricThroughput, MetricSuccessRatio}
+
 var metricSpecs = []metricSpec{
 	{
 		metric:    MetricP50,

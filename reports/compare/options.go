@@ -45,6 +45,7 @@ type config struct {
 	alpha      float64
 	thresholds Thresholds
 	phases     PhaseFilter
+	gate       PhaseFilter
 	correct    bool
 	paired     bool
 	baseLabel  string
@@ -56,6 +57,7 @@ func defaultConfig() config {
 		alpha:      DefaultAlpha,
 		thresholds: DefaultThresholds(),
 		phases:     func(string) bool { return true },
+		gate:       OnlyPhases(GatePhase),
 		correct:    true,
 		baseLabel:  "base",
 		headLabel:  "head",
@@ -83,13 +85,32 @@ func WithPhases(keep PhaseFilter) Option {
 	}
 }
 
+// GatePhase is the phase whose rows gate by default: the whole run.
+const GatePhase = "whole"
+
+// WithGate says which phases' rows can fail the gate; the rows of the other
+// phases are still estimated and reported, as leads rather than verdicts.
+// The default gates on the whole run only: every phase row added to the
+// gate widens every gated interval (the correction divides alpha among
+// them), and in a quick run a fault phase holds a few seconds of each round,
+// so its rows are the noisiest. A nil filter gates every phase.
+func WithGate(gated PhaseFilter) Option {
+	return func(c *config) {
+		if gated == nil {
+			gated = func(string) bool { return true }
+		}
+		c.gate = gated
+	}
+}
+
 // WithCorrection turns the multiple-comparison correction on (the default)
 // or off. A report estimates dozens of rows (variants × streams × phases ×
-// metrics); with 95 % intervals a few of them would miss their true value in
-// almost every gate. With the correction the intervals are simultaneous
-// (Bonferroni: each at confidence 1 − alpha/rows), so the chance that any
-// row of the report is wrongly judged is at most alpha. Off, each interval is
-// a plain 1 − alpha interval.
+// metrics); with 95 % bounds a few of them would miss their true value in
+// almost every gate. With the correction the bounds are simultaneous
+// (Bonferroni over the gated rows, each bound at confidence 1 − alpha/rows;
+// the reported rows over all rows), so the chance that any gated row is
+// wrongly called a regression is at most alpha. Off, each bound is a plain
+// one-sided 1 − alpha bound.
 func WithCorrection(on bool) Option {
 	return func(c *config) { c.correct = on }
 }

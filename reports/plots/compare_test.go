@@ -98,7 +98,7 @@ func mustCompareRuns(t *testing.T, base, head []*results.Results) *compare.Repor
 }
 
 func TestRenderCompareCharts(t *testing.T) {
-	base, head := duetRuns(4, 1.3)
+	base, head := duetRuns(12, 1.3)
 	rep := mustCompareRuns(t, base, head)
 	charts, err := RenderCompare(rep, base, head)
 	if err != nil {
@@ -239,18 +239,19 @@ func forestOf(t *testing.T, rep *compare.Report, m compare.Metric) compareSpec {
 }
 
 // TestForestDrawsRegressionsBeyondTheLimit: on the p50 and p99 panels of a
-// duet whose reads are 30 % slower, every regressed row is drawn as a red
-// bar lying wholly right of the red dashed limit (×1.10), one bar per
-// regressed row; no bar is drawn for a row that was not judged.
+// duet whose reads are 30 % slower, every regressed gated row is drawn as a
+// red bar lying wholly right of the red dashed limit (×1.10), one bar per
+// such row; a phase row beyond the limit is a lead, not a verdict, and is
+// not red; no bar is drawn for a row that was not judged.
 func TestForestDrawsRegressionsBeyondTheLimit(t *testing.T) {
-	base, head := duetRuns(4, 1.3)
+	base, head := duetRuns(12, 1.3)
 	rep := mustCompareRuns(t, base, head)
 	for _, m := range []compare.Metric{compare.MetricP50, compare.MetricP99} {
 		var regressed, unjudged int
 		for _, row := range rep.Rows {
 			switch {
 			case row.Metric != m:
-			case row.Change == compare.ChangeRegression:
+			case row.Change == compare.ChangeRegression && row.Gated:
 				regressed++
 			case row.Why != "":
 				unjudged++
@@ -299,7 +300,7 @@ func TestForestOneRunASideIsAllGrey(t *testing.T) {
 
 func TestForestRowOfAnUnjudgedRow(t *testing.T) {
 	row := compare.Row{Variant: "cp", Stream: "reads", Phase: "whole", Metric: compare.MetricP50, Relative: true,
-		Base: 2, Head: 2.5, Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Change: compare.ChangeInsufficient, Why: "1 run a side"}
+		Base: 2, Head: 2.5, Est: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Change: compare.ChangeInsufficient, Why: "1 run a side", Gated: true}
 	fr := newForestRow(row)
 	if fr.judged || fr.at != 1.25 || !math.IsNaN(fr.lo) || fr.note != "×1.25 not judged" || fr.label != "cp / reads / whole" {
 		t.Errorf("unjudged row: %+v", fr)
@@ -392,7 +393,7 @@ func TestPerSecondAcrossRuns(t *testing.T) {
 // TestCompareChartsPNG renders every comparison chart as PNG at its size
 // and checks it holds a drawing; with -compare-png DIR it keeps them there.
 func TestCompareChartsPNG(t *testing.T) {
-	base, head := duetRuns(4, 1.3)
+	base, head := duetRuns(12, 1.3)
 	rep := mustCompareRuns(t, base, head)
 	dir := *comparePNG
 	if dir == "" {
@@ -426,7 +427,7 @@ func TestCompareChartsPNG(t *testing.T) {
 // round has no successful write during the cut), and every side and phase
 // gets its line.
 func TestSpectrumOverlayPhasesAlign(t *testing.T) {
-	base, head := duetRuns(4, 1.3)
+	base, head := duetRuns(12, 1.3)
 	sides := [2]compareSide{newCompareSide(0, base, "cp", "writes"), newCompareSide(1, head, "cp", "writes")}
 	want := []string{"before db-cut", "during db-cut", "after db-cut"}
 	if got := spectrumPhaseNames(sides); strings.Join(got, ",") != strings.Join(want, ",") {

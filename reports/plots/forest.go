@@ -171,6 +171,12 @@ func newForestRow(row compare.Row) forestRow {
 		change: row.Change,
 		judged: row.Why == "",
 	}
+	if !row.Gated {
+		// A lead, not a verdict: drawn in the colour of no change, and
+		// labelled so that an interval beyond a limit is read as such.
+		fr.label += " (not gated)"
+		fr.change = compare.ChangeNone
+	}
 	if fr.judged {
 		fr.note = row.Cells().Change
 		return fr

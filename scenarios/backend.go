@@ -33,6 +33,7 @@ var sampleBackendSettings = []BackendSetting{
 	{Name: "max_body", Kind: "int", Min: 1},
 	{Name: "db_pool", Kind: "int", Min: 0},
 	{Name: "handler_delay", Kind: "duration"},
+	{Name: "db_hold", Kind: "duration"},
 	{Name: "counters", Kind: "enum", Values: []string{"atomic", "for-update", "optimistic", "rmw"}},
 	{Name: "etags", Kind: "enum", Values: []string{"true", "false"}},
 	{Name: "max_age", Kind: "duration"},

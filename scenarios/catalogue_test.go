@@ -41,7 +41,7 @@ func checkSchedule(s *Scenario) error {
 }
 
 func TestCatalogue(t *testing.T) {
-	want := []string{"baseline", "cache-outage", "durability", "http-caching", "latency", "lost-update", "overload", "partition", "slow-db-queue", "stampede"}
+	want := []string{"baseline", "cache-outage", "durability", "http-caching", "latency", "lost-update", "overload", "partition", "retry-storm", "slow-db-queue", "stampede"}
 	all := Catalogue()
 	if got := CatalogueNames(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("catalogue = %v, want %v", got, want)

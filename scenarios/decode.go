@@ -324,12 +324,13 @@ func (d *decoder) retry(n *yaml.Node, path string) *Retry {
 		return nil
 	}
 	r := &Retry{}
-	if f.require("max", "how many times a request is sent again at most, e.g. 5") {
-		if v, ok := f.integer("max", 1, maxRetries); ok {
+	if f.require("max", "how many times a request is sent again at most, e.g. 5 (0: never, the policy only bounds each attempt with its timeout)") {
+		if v, ok := f.integer("max", 0, maxRetries); ok {
 			r.Max = int(v)
 		}
 	}
-	if f.require("on", "what is retried: statuses, timeout, error; e.g. [503, timeout]") {
+	// With max 0 nothing is retried: on may go, the timeout is the point.
+	if (r.Max > 0 || f.has("on")) && f.require("on", "what is retried: statuses, timeout, error; e.g. [503, timeout]") {
 		codes, _ := f.list("on")
 		if len(codes) == 0 {
 			d.errorAt(f.get("on"), f.field("on"), "names nothing to retry")

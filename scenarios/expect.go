@@ -31,6 +31,7 @@ var checkMetrics = []struct {
 	{"success_ratio", ratioMetric}, {"error_ratio", ratioMetric},
 	{"throughput", rateMetric}, {"rate", rateMetric},
 	{"requests", countMetric}, {"late_sends", countMetric}, {"response_bytes", numberMetric},
+	{"attempts", countMetric}, {"amplification", numberMetric},
 	{"lost_writes", countMetric}, {"stale_reads", countMetric},
 	{"stale_read_ratio", ratioMetric},
 	{"impossible_reads", countMetric}, {"version_regressions", countMetric}, {"unconverged_keys", countMetric},

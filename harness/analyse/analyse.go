@@ -61,6 +61,10 @@ func Variant(m Measured, v *results.Variant) {
 		v.Streams[i] = stream(sr, v.Phases, v.DurationS)
 		if flows != nil {
 			addFlow(v.Streams[i].Seconds, flows[i])
+			for t := range v.Streams[i].Seconds {
+				v.Streams[i].Seconds[t].Attempts = sr.Attempts(t)
+			}
+			addAttempts(v.Streams[i].Phases, v.Phases, v.DurationS, v.Streams[i].Seconds)
 		}
 	}
 	v.Faults = make([]results.FaultWindow, len(m.Faults)) // not m's: the recovery is filled in
@@ -74,6 +78,13 @@ func Variant(m Measured, v *results.Variant) {
 	v.Total = make([]results.PhaseSummary, len(v.Phases))
 	for i, ph := range v.Phases {
 		v.Total[i] = phaseSummary(m.Load.ByStream, ph, v.DurationS)
+	}
+	if flows != nil {
+		var all []results.Bucket
+		for _, s := range v.Streams {
+			all = append(all, s.Seconds...)
+		}
+		addAttempts(v.Total, v.Phases, v.DurationS, all)
 	}
 	if m.Final != nil {
 		names := make([]string, len(m.Load.ByStream))

@@ -106,6 +106,24 @@ func peakInFlight(fs []flowSecond, ops []history.Op, s int, completes []int64) {
 	}
 }
 
+// addAttempts gives each phase summary the attempts and sends of the
+// seconds of wall time it contains (buckets of one stream, or of all), and
+// their ratio, the amplification.
+func addAttempts(sums []results.PhaseSummary, phases []results.Phase, duration float64, buckets []results.Bucket) {
+	for i, ph := range phases {
+		var sent int64
+		for _, b := range buckets {
+			if ph.Contains(b.T, duration) {
+				sums[i].Attempts += b.Attempts
+				sent += b.Sent
+			}
+		}
+		if sent > 0 {
+			sums[i].Amplification = float64(sums[i].Attempts) / float64(sent)
+		}
+	}
+}
+
 // addFlow fills the flow of one stream into its buckets.
 func addFlow(buckets []results.Bucket, fs []flowSecond) {
 	for t := range min(len(buckets), len(fs)) {

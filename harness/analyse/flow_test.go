@@ -77,3 +77,32 @@ func TestFlowNeedsTheWholeHistory(t *testing.T) {
 		t.Fatalf("bucket 0 = %+v, want one request sent and answered within 1 ms", b[0])
 	}
 }
+
+// TestAttemptsAndAmplificationByPhase: a phase's attempts are those of the
+// wall seconds it contains, and its amplification their ratio to the
+// requests sent then; a phase that sent nothing has none (undefined, not 0×).
+func TestAttemptsAndAmplificationByPhase(t *testing.T) {
+	buckets := []results.Bucket{
+		{T: 0, Sent: 10, Attempts: 10},
+		{T: 1, Sent: 10, Attempts: 40},
+		{T: 2, Sent: 10, Attempts: 30},
+		{T: 3},
+	}
+	phases := []results.Phase{
+		{Name: "whole", StartS: 0, EndS: 4},
+		{Name: "before f", StartS: 0, EndS: 1},
+		{Name: "during f", StartS: 1, EndS: 3},
+		{Name: "after f", StartS: 3, EndS: 4},
+	}
+	sums := make([]results.PhaseSummary, len(phases))
+	addAttempts(sums, phases, 4, buckets)
+	want := []struct {
+		attempts int64
+		amp      float64
+	}{{80, 80.0 / 30}, {10, 1}, {70, 3.5}, {0, 0}}
+	for i, w := range want {
+		if sums[i].Attempts != w.attempts || math.Abs(sums[i].Amplification-w.amp) > 1e-9 {
+			t.Errorf("%s: attempts %d amplification %v, want %d and %v", phases[i].Name, sums[i].Attempts, sums[i].Amplification, w.attempts, w.amp)
+		}
+	}
+}

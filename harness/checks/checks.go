@@ -43,8 +43,8 @@ var metrics = map[string]metricSource{
 	"max": fromSummary, "mean": fromSummary,
 	"success_ratio": fromSummary, "error_ratio": fromSummary,
 	"throughput": fromSummary, "rate": fromSummary, "requests": fromSummary, "late_sends": fromSummary,
-	"response_bytes": fromSummary,
-	"lost_writes":    fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
+	"response_bytes": fromSummary, "attempts": fromSummary, "amplification": fromSummary,
+	"lost_writes": fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
 	"impossible_reads": fromHistory, "version_regressions": fromHistory, "unconverged_keys": fromHistory,
 	"lost_updates": fromHistory, "lost_update_ratio": fromHistory,
 }
@@ -63,6 +63,8 @@ func undefined(metric string, s results.PhaseSummary, phase, variant string) str
 	switch {
 	case metric == "response_bytes" && s.Requests == s.Unsent:
 		return fmt.Sprintf("no request was answered in phase %q of variant %s: %s is undefined", phase, variant, metric)
+	case metric == "amplification" && s.Amplification == 0:
+		return fmt.Sprintf("no request left in phase %q of variant %s (or the op history missed some): %s is undefined", phase, variant, metric)
 	case !needsRequests[metric]:
 		return ""
 	case s.Requests == 0:
@@ -373,6 +375,10 @@ func fromPhaseSummary(metric string, s results.PhaseSummary) float64 {
 		if answered := s.Requests - s.Unsent; answered > 0 {
 			return float64(s.BodyBytes) / float64(answered)
 		}
+	case "attempts":
+		return float64(s.Attempts)
+	case "amplification":
+		return s.Amplification
 	}
 	return math.NaN()
 }

@@ -56,6 +56,7 @@ func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) 
 	var collectors sync.WaitGroup
 	for _, g := range gens {
 		g.pacer.stop = stop
+		g.t0 = t0
 		// vegeta's Attack reads its own start time right after this one.
 		g.pacer.startAt(time.Now())
 		results := g.attacker.Attack(g.target, g.pacer, 0, g.stream.Name) // the pacer ends it

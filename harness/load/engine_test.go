@@ -710,6 +710,24 @@ func TestRunRetriesByPolicy(t *testing.T) {
 	if mismatched > 0 || len(bodies) != int(sr.Health.Sent) {
 		t.Errorf("%d retries sent another body; %d hits seen by the target, %d sent", mismatched, len(bodies), sr.Health.Sent)
 	}
+	// Every attempt the target saw is counted in the second it left (those
+	// after the run's end, retries of the last hits, are dropped): the load
+	// a retry policy really puts on the target.
+	var counted, seen int64
+	for s := range sr.Seconds() {
+		counted += sr.Attempts(s)
+	}
+	mu.Lock()
+	for _, n := range attempts {
+		seen += int64(n)
+	}
+	mu.Unlock()
+	if seen != sr.Health.Sent+sr.Health.Retries || counted > seen || counted < seen*9/10 {
+		t.Errorf("attempts counted %d, seen by the target %d, sent + retries %d", counted, seen, sr.Health.Sent+sr.Health.Retries)
+	}
+	if sr.Attempts(0) == 0 || sr.Attempts(sr.Seconds()-1) == 0 {
+		t.Errorf("attempts per second %d … %d: want both seconds of the run to have some", sr.Attempts(0), sr.Attempts(sr.Seconds()-1))
+	}
 }
 
 // TestRunConditionalReads: a target whose values never change answers

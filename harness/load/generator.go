@@ -45,6 +45,11 @@ type generator struct {
 	errors  atomic.Int64
 	late    atomic.Int64
 	retries atomic.Int64 // requests sent again by the retry policy
+	// attempts counts the requests put on the wire per second of wall time
+	// since t0, retries included: the load the target really got, which
+	// a retry storm multiplies. The last slot collects those after the run.
+	attempts []atomic.Int64
+	t0       time.Time // set by the engine before the attack
 
 	// validators is the stream's client cache of ETags (Stream.Conditional);
 	// nil otherwise.
@@ -125,7 +130,9 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	if st.Retry != nil && st.Retry.Max > 0 {
+	g.attempts = make([]atomic.Int64, int(math.Ceil(cfg.duration.Seconds()))+1)
+	next = &attemptCounter{next: next, g: g}
+	if st.Retry != nil && (st.Retry.Max > 0 || st.Retry.Timeout > 0) {
 		next = newRetryingTransport(next, *st.Retry, &g.retries)
 	}
 	client.Transport = &countingTransport{next: next, g: g}
@@ -197,6 +204,19 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = &countedBody{ReadCloser: resp.Body, g: t.g, req: req, seq: seq}
 	return resp, nil
+}
+
+// attemptCounter counts every request that goes on the wire in the second
+// of wall time it leaves, below the retry policy so that each retry counts.
+type attemptCounter struct {
+	next http.RoundTripper
+	g    *generator
+}
+
+func (t *attemptCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := min(max(secondOf(time.Since(t.g.t0)), 0), len(t.g.attempts)-1)
+	t.g.attempts[s].Add(1)
+	return t.next.RoundTrip(req)
 }
 
 // withValue gives a write its own value, made from the sequence number
@@ -422,6 +442,13 @@ func (g *generator) finish(ran time.Duration, nsec int) *StreamResult {
 	sr.trim(nsec)
 	h.LateSends = g.late.Load()
 	h.Retries = g.retries.Load()
+	// Attempts after the run (retries of hits still in flight when it
+	// stopped) are dropped, as the flow drops answers after it: folded
+	// into the last second they would draw a storm that never happened.
+	sr.attempts = make([]int64, sr.Seconds())
+	for s := range min(len(g.attempts), len(sr.attempts)) {
+		sr.attempts[s] = g.attempts[s].Load()
+	}
 	h.MaxLate = max(g.maxLate, 0)
 	h.WorkerLimit = g.limit
 	h.PeakWorkers = int(g.peak.Load())

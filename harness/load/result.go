@@ -24,6 +24,19 @@ type StreamResult struct {
 	Stream  Stream
 	Health  Health
 	seconds []second
+	// attempts are the requests put on the wire in each second of wall
+	// time since T0, retries included (seconds, unlike the buckets, of
+	// when they left, not of when their hit was intended).
+	attempts []int64
+}
+
+// Attempts returns the requests put on the wire in second t of wall time,
+// retries included; 0 outside the run.
+func (sr *StreamResult) Attempts(t int) int64 {
+	if t < 0 || t >= len(sr.attempts) {
+		return 0
+	}
+	return sr.attempts[t]
 }
 
 // Health is how well the generator kept the stream's schedule. A saturated

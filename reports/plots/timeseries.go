@@ -194,8 +194,12 @@ func throughputChart(r *results.Results, stream string, end float64) *spec {
 	if !hasFlow(r, stream) {
 		return intendedThroughputChart(r, stream, end)
 	}
-	s := newTimeSpec(r, "throughput-"+fileName(stream), "throughput", stream,
-		fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), achieved (solid)", stream), "requests/s", end)
+	title := fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), achieved (solid)", stream)
+	retried := retries(r, stream)
+	if retried {
+		title = fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), attempts with retries (dash-dot), achieved (solid)", stream)
+	}
+	s := newTimeSpec(r, "throughput-"+fileName(stream), "throughput", stream, title, "requests/s", end)
 	s.plot.X.Label.Text = ""
 	s.lower = newPlot("", timeAxis, "")
 	s.lower.Add(newFaultBands(r.Variants, end))
@@ -213,6 +217,12 @@ func throughputChart(r *results.Results, stream string, end float64) *spec {
 		s.addLines(v.Name+" achieved/s", per(func(b results.Bucket) float64 { return float64(b.Achieved) }), lineStyle(i, 0, vg.Points(1.4)))
 		s.addLines(v.Name+" sent/s", per(func(b results.Bucket) float64 { return float64(b.Sent) }), lineStyle(i, 1, vg.Points(0.9)))
 		s.addLines(v.Name+" offered/s", per(func(b results.Bucket) float64 { return float64(b.Requests) }), lineStyle(i, 2, vg.Points(0.9)))
+		if retried {
+			// What the target got: a retry storm is this line far above sent.
+			attempts := lineStyle(i, 0, vg.Points(1.1))
+			attempts.Dashes = []vg.Length{vg.Points(7), vg.Points(2), vg.Points(1.5), vg.Points(2)}
+			s.addLines(v.Name+" attempts/s", per(func(b results.Bucket) float64 { return float64(b.Attempts) }), attempts)
+		}
 		for _, seg := range per(func(b results.Bucket) float64 { return b.InFlight }) {
 			addLine(s.lower, seg, lineStyle(i, 0, vg.Points(1.2)))
 		}
@@ -220,7 +230,7 @@ func throughputChart(r *results.Results, stream string, end float64) *spec {
 			addLine(s.lower, seg, lineStyle(i, 2, vg.Points(0.8)))
 		}
 		for _, b := range st.Seconds {
-			maxV = math.Max(maxV, float64(max(b.Requests, b.Sent, b.Achieved)))
+			maxV = math.Max(maxV, float64(max(b.Requests, b.Sent, b.Achieved, b.Attempts)))
 			maxIn = math.Max(maxIn, float64(b.MaxInFlight))
 		}
 		limit = max(limit, st.WorkerLimit)
@@ -239,6 +249,21 @@ func throughputChart(r *results.Results, stream string, end float64) *spec {
 		s.lower.Y.Max = math.Max(s.lower.Y.Max, float64(limit)*1.1)
 	}
 	return s
+}
+
+// retries reports whether any variant's stream sent more attempts than
+// requests: only then is the attempts line more than the sent line again.
+func retries(r *results.Results, stream string) bool {
+	for i := range r.Variants {
+		if st := findStream(&r.Variants[i], stream); st != nil {
+			for _, b := range st.Seconds {
+				if b.Attempts > b.Sent {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // hasFlow reports whether any variant's stream recorded its flow.

@@ -222,6 +222,10 @@ type Bucket struct {
 	Achieved    int64   `json:"achieved,omitempty"`
 	InFlight    float64 `json:"in_flight,omitempty"`
 	MaxInFlight int64   `json:"max_in_flight,omitempty"`
+	// Attempts are the requests put on the wire in this second of wall
+	// time, retries included: the load the target got (added without a
+	// schema bump). A retry storm is Attempts far above Sent.
+	Attempts int64 `json:"attempts,omitempty"`
 	// BodyBytes are the response body bytes received for this second's
 	// requests (added without a schema bump).
 	BodyBytes int64 `json:"body_bytes,omitempty"`
@@ -245,6 +249,12 @@ type PhaseSummary struct {
 	MaxLateMs      float64  `json:"max_late_ms,omitempty"` // worst lateness of a send
 	FailureLatency *Latency `json:"failure_latency,omitempty"`
 	BodyBytes      int64    `json:"body_bytes,omitempty"` // response body bytes received
+	// Attempts are the requests put on the wire during the phase (by wall
+	// time), retries included, and Amplification their ratio to the
+	// requests sent then (1: no retries; 4: every request tried four
+	// times). Zero when the history missed requests.
+	Attempts      int64   `json:"attempts,omitempty"`
+	Amplification float64 `json:"amplification,omitempty"`
 	// Spectrum is the successes' latency percentile distribution, from 0 %
 	// to 100 % (the maximum) in steps that halve the distance to 100 %:
 	// the tail in one picture (plots' spectrum charts).

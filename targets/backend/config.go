@@ -71,6 +71,11 @@ type Config struct {
 	// GET of an item, 0 = off. A teaching knob: plant a known slowdown and
 	// see how large it must be before a gate can tell (make calibrate).
 	HandlerDelay time.Duration
+	// DBHold (db_hold) makes every Postgres call hold its pooled
+	// connection at least this long, 0 = off: a stand-in for a heavier
+	// query, so that the backend's capacity is db_pool ÷ db_hold requests
+	// per second, low enough for a laptop to overload on purpose.
+	DBHold time.Duration
 
 	// Settings beyond the contract's list; the defaults suit the lab.
 	StartupTimeout   time.Duration // startup_timeout: how long Start retries Postgres
@@ -135,6 +140,7 @@ func (c *Config) settings() []setting {
 		{"synchronous_commit", "on | off: Postgres's synchronous_commit for the backend's sessions", (*stringValue)(&c.SynchronousCommit)},
 		{"max_age", "Cache-Control max-age of item GETs (whole seconds), 0 = no header", (*durationValue)(&c.MaxAge)},
 		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
+		{"db_hold", "every Postgres call holds its connection at least this long, 0 = off (capacity = db_pool ÷ db_hold)", (*durationValue)(&c.DBHold)},
 		{"startup_timeout", "how long to retry Postgres at start", (*durationValue)(&c.StartupTimeout)},
 		{"breaker_threshold", "consecutive failures that mark a store down, 0 = off", (*intValue)(&c.BreakerThreshold)},
 		{"breaker_cooldown", "how often a store marked down is probed", (*durationValue)(&c.BreakerCooldown)},
@@ -233,6 +239,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backend: max_age=%s: must be >= 0", c.MaxAge)
 	case c.HandlerDelay < 0:
 		return fmt.Errorf("backend: handler_delay=%s: must be >= 0", c.HandlerDelay)
+	case c.DBHold < 0:
+		return fmt.Errorf("backend: db_hold=%s: must be >= 0", c.DBHold)
 	case c.MaxBody <= 0:
 		return fmt.Errorf("backend: max_body=%d: must be positive", c.MaxBody)
 	case c.BreakerThreshold < 0:

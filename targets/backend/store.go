@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,7 @@ type Item struct {
 type pgStore struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	hold    time.Duration // db_hold: the least time a call keeps its connection
 	breaker *breaker
 	queries *prometheus.CounterVec // by op: statements sent
 	errors  *prometheus.CounterVec // by op
@@ -83,6 +85,7 @@ func newPGStore(cfg Config, queries, errs *prometheus.CounterVec) (*pgStore, err
 	return &pgStore{
 		pool:    pool,
 		timeout: cfg.DBTimeout,
+		hold:    cfg.DBHold,
 		breaker: newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown),
 		queries: queries,
 		errors:  errs,
@@ -128,7 +131,11 @@ func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Conte
 	if err == nil {
 		acquired = true
 		s.queries.WithLabelValues(op).Inc()
+		held := time.Now().Add(s.hold)
 		err = fn(cctx, conn)
+		if err == nil || errors.Is(err, pgx.ErrNoRows) {
+			err = cmp.Or(holdUntil(cctx, held), err)
+		}
 		conn.Release()
 	}
 	if err == nil || errors.Is(err, pgx.ErrNoRows) {
@@ -146,6 +153,23 @@ func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Conte
 		s.breaker.success()
 	}
 	return err
+}
+
+// holdUntil waits until t, as the rest of a heavier query would (db_hold);
+// a caller that gives up abandons it, as it would a query.
+func holdUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // get reads one item; found is false when the key was never written.

@@ -185,6 +185,11 @@ variants:
   - {name: plain}
   - {name: budgeted, retry: {r: {max: 3, on: [503, timeout, error], backoff: 10ms, timeout: 200ms, budget: 0.1}}}
 `)
+	// max: 0 retries nothing and needs no on: the policy only bounds each
+	// attempt (the control of a retry lesson).
+	if never := mustParse(t, minimal+"    retry: {max: 0, timeout: 250ms}\n").Load[0].Retry; never == nil || never.Max != 0 || len(never.On) != 0 || never.Timeout != 250*time.Millisecond {
+		t.Errorf("max: 0: %+v", never)
+	}
 	plain, budgeted := s.StreamsFor(s.Variants[0])[0].Retry, s.StreamsFor(s.Variants[1])[0].Retry
 	if plain.Max != 1 || s.Load[0].Retry != plain {
 		t.Errorf("plain: %+v", plain)
@@ -255,6 +260,7 @@ func TestParseErrors(t *testing.T) {
 		{"retry without max", minimal + "    retry: {on: [412]}\n", 8, "load[0].retry.max", "is required"},
 		{"retry max", minimal + "    retry: {max: 1000, on: [412]}\n", 8, "load[0].retry.max", "too large"},
 		{"retry on nothing", minimal + "    retry: {max: 3, on: []}\n", 8, "load[0].retry.on", "names nothing to retry"},
+		{"retry without on", minimal + "    retry: {max: 1, timeout: 1s}\n", 8, "load[0].retry.on", "is required"},
 		{"retry budget", minimal + "    retry: {max: 3, on: [503], budget: 2}\n", 8, "load[0].retry.budget", "above 0 and at most 1"},
 		{"variant retry stream", minimal + "variants:\n  - {name: a, retry: {w: {max: 2, on: [503]}}}\n", 9, "variants[0].retry.w", `no stream "w" in load (streams: r)`},
 		{"retry on 200", minimal + "    retry: {max: 3, on: [503, 200]}\n", 8, "load[0].retry.on[1]", "at least 400"},

@@ -171,6 +171,7 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 		{"counters unread: lost updates cannot pass", unread, scenarios.Check{Metric: "lost_updates", Op: "==", Value: 0}, "not read (connection refused)"},
 		{"no increment acknowledged: cannot pass", noIncrements, scenarios.Check{Metric: "lost_update_ratio", Op: "<", Value: 0.01}, "no increment was acknowledged"},
 		{"nothing answered: response bytes undefined", variant(), scenarios.Check{Metric: "response_bytes", Op: "<", Value: 1e9, Phase: "before db-partition"}, "no request was answered"},
+		{"nothing sent: amplification undefined", variant(), scenarios.Check{Stream: "reads", Metric: "amplification", Op: "<=", Value: 1.2}, "amplification is undefined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := evaluate1([]scenarios.Check{tc.check}, tc.v)[0]
@@ -182,17 +183,20 @@ func TestEvaluateHistoryEdgeCases(t *testing.T) {
 }
 
 // TestEvaluateIncrementsAndBytes reads the lost updates of the increment
-// check and the body bytes per answered request of a phase.
+// check, the body bytes per answered request and the amplification of a
+// phase.
 func TestEvaluateIncrementsAndBytes(t *testing.T) {
 	v := variant()
 	v.History.Increments = &results.Increments{Sent: 100, Acked: 90, Lost: 9, LostRatio: 0.1, FinalReader: "postgres"}
 	v.Streams[0].Phases[0].BodyBytes, v.Streams[0].Phases[0].Unsent = 16384*4000, 0
+	v.Streams[0].Phases[0].Attempts, v.Streams[0].Phases[0].Amplification = 16000, 4
 	got := evaluate1([]scenarios.Check{
 		{Metric: "lost_updates", Op: "==", Value: 9},
 		{Metric: "lost_update_ratio", Op: "<", Value: 0.05},
 		{Stream: "reads", Metric: "response_bytes", Op: "==", Value: 8192},
+		{Stream: "reads", Metric: "amplification", Op: ">=", Value: 4},
 	}, v)
-	if !got[0].Pass || got[1].Pass || got[1].Observed != 0.1 || !got[2].Pass {
+	if !got[0].Pass || got[1].Pass || got[1].Observed != 0.1 || !got[2].Pass || !got[3].Pass || got[3].Observed != 4 {
 		t.Errorf("results %+v", got)
 	}
 }

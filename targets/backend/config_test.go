@@ -78,6 +78,7 @@ func TestConfigRejects(t *testing.T) {
 		{nil, []string{"--max_body", "0"}, "max_body"},
 		{nil, []string{"--db_pool", "-1"}, "db_pool"},
 		{nil, []string{"--handler_delay", "-1ms"}, "handler_delay"},
+		{nil, []string{"--db_hold", "-1ms"}, "db_hold"},
 		{nil, []string{"--nosuch", "1"}, "nosuch"},
 		{nil, []string{"extra"}, "unexpected"},
 		{map[string]string{"BACKEND_CACHE_TTL": "forever"}, nil, "BACKEND_CACHE_TTL"},

@@ -69,7 +69,7 @@ func phase(t *testing.T, v *results.Variant, stream, name string) results.PhaseS
 const crashScenario = `
 name: backend-crash
 description: the backend is killed and restarted under load
-duration: 8s
+duration: 12s
 settle: 3s
 load:
   - {name: reads, request: "GET /items/{key}", rate: 40/s, keys: {count: 50}}

@@ -79,8 +79,7 @@ func (e estimate) bounds(level float64) (lo, hi float64, why string) {
 	if e.diffs != nil {
 		lo, hi, ok := signedRankBounds(e.diffs, level)
 		if !ok {
-			need := max(MinRuns, roundsForLevel(level))
-			return lo, hi, fmt.Sprintf("%d paired rounds cannot reach %s%% confidence after the correction; needs %d", len(e.diffs), formatShort(100*(1-level)), need)
+			return lo, hi, fmt.Sprintf("%d paired rounds cannot reach %s%% confidence after the correction; needs %d", len(e.diffs), formatShort(100*(1-level)), PairedRoundsNeeded(level, 1))
 		}
 		return lo, hi, ""
 	}

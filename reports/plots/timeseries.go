@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -191,11 +192,13 @@ func latencyChart(r *results.Results, stream string, end float64) *spec {
 // climbs) in one picture. A file from before the flow was recorded gets
 // successes and requests by intended second, without the panel.
 func throughputChart(r *results.Results, stream string, end float64) *spec {
-	if !hasFlow(r, stream) {
+	// Files from before the flow was recorded have no sends by wall time.
+	if !anySecond(r, stream, func(b results.Bucket) bool { return b.Sent > 0 }) {
 		return intendedThroughputChart(r, stream, end)
 	}
 	title := fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), achieved (solid)", stream)
-	retried := retries(r, stream)
+	// Only with retries is the attempts line more than the sent line again.
+	retried := anySecond(r, stream, func(b results.Bucket) bool { return b.Attempts > b.Sent })
 	if retried {
 		title = fmt.Sprintf("Throughput of %s: offered (dotted), sent (dashed), attempts with retries (dash-dot), achieved (solid)", stream)
 	}
@@ -251,30 +254,12 @@ func throughputChart(r *results.Results, stream string, end float64) *spec {
 	return s
 }
 
-// retries reports whether any variant's stream sent more attempts than
-// requests: only then is the attempts line more than the sent line again.
-func retries(r *results.Results, stream string) bool {
+// anySecond reports whether some second of the stream, in any variant,
+// satisfies pred.
+func anySecond(r *results.Results, stream string, pred func(results.Bucket) bool) bool {
 	for i := range r.Variants {
-		if st := findStream(&r.Variants[i], stream); st != nil {
-			for _, b := range st.Seconds {
-				if b.Attempts > b.Sent {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// hasFlow reports whether any variant's stream recorded its flow.
-func hasFlow(r *results.Results, stream string) bool {
-	for i := range r.Variants {
-		if st := findStream(&r.Variants[i], stream); st != nil {
-			for _, b := range st.Seconds {
-				if b.Sent > 0 {
-					return true
-				}
-			}
+		if st := findStream(&r.Variants[i], stream); st != nil && slices.ContainsFunc(st.Seconds, pred) {
+			return true
 		}
 	}
 	return false

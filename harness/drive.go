@@ -32,7 +32,11 @@ type driven struct {
 // stopped already.
 func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values) (driven, error) {
 	procs := &crashes{Env: e}
-	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log), faults.WithProcesses(procs))
+	baseURL := e.BackendURL
+	if client == "direct" {
+		baseURL = e.BackendDirectURL
+	}
+	schedule, err := faults.NewSchedule(e.Toxiproxy, e.Proxies, sc.Faults, faults.WithLogger(r.log), faults.WithProcesses(procs), faults.WithTarget(baseURL))
 	if err != nil {
 		return driven{}, fmt.Errorf("harness: %w", err)
 	}
@@ -57,10 +61,6 @@ func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 	defer stopLoad(nil)
 	go watchTarget(loadCtx, e, procs.backendDown, stopLoad)
 
-	baseURL := e.BackendURL
-	if client == "direct" {
-		baseURL = e.BackendDirectURL
-	}
 	prog := newProgress(r.progress, sc, v.Name, label)
 	d.load, d.loadErr = load.Run(loadCtx, baseURL, loadStreams(sc.StreamsFor(v)),
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
@@ -125,6 +125,9 @@ func loadStreams(streams []scenarios.Stream) []load.Stream {
 		}
 		if s.Arrival == scenarios.ArrivalPoisson {
 			out[i].Arrival = load.Poisson
+		}
+		if s.Auth != nil {
+			out[i].Auth = &load.Auth{Clients: s.Auth.Clients}
 		}
 		if r := s.Retry; r != nil {
 			lr := &load.Retry{Max: r.Max, Backoff: r.Backoff, Timeout: r.Timeout, Budget: r.Budget}

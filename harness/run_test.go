@@ -96,7 +96,7 @@ func TestBackendCrashIsAFault(t *testing.T) {
 	defer quickRuns.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithEnvironment(sharedEnv(ctx, t, set)))
+	res, err := harness.Run(ctx, sc, harness.WithImages(set), harness.WithEnvironment(sharedEnv(ctx, t, set, 0)))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loadlab/loadlab/harness/history"
+	"github.com/loadlab/loadlab/harness/tokens"
 	"github.com/loadlab/loadlab/scenarios"
 )
 
@@ -41,6 +42,9 @@ func seed(ctx context.Context, baseURL string, sc *scenarios.Scenario, values *h
 		return 0, nil
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
+	if sc.Authenticates() {
+		client.Transport = tokens.Authorizing(http.DefaultTransport, baseURL, harnessClient)
+	}
 	defer client.CloseIdleConnections()
 	work := make(chan uint32)
 	var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/loadlab/loadlab/harness/history"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/harness/load"
+	"github.com/loadlab/loadlab/harness/tokens"
 	"github.com/loadlab/loadlab/reports/results"
 	"github.com/loadlab/loadlab/scenarios"
 )
@@ -30,7 +32,7 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	streams := loadStreams(sc.StreamsFor(v))
 	values := history.NewValues(history.NewNonce(), load.ValueSizes(streams))
 	e0URL := e.DirectURL()
-	final := history.NewAPIReader(e0URL, values)
+	final := history.NewAPIReader(e0URL, values, harnessAuth(sc, e0URL)...)
 	defer func() { final.Close() }()
 	if r.beforeSeed != nil {
 		if err := r.beforeSeed(ctx); err != nil {
@@ -49,7 +51,7 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	if url := e.DirectURL(); url != e0URL {
 		// A kill fault restarted the backend on another port.
 		final.Close()
-		final = history.NewAPIReader(url, values)
+		final = history.NewAPIReader(url, values, harnessAuth(sc, url)...)
 	}
 	if !d.t0.IsZero() {
 		rv.StartedAt = d.t0.UTC()
@@ -75,6 +77,20 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	}
 	return rv, ctx.Err()
 }
+
+// harnessAuth is how the harness's own reads authenticate to a target
+// whose streams send tokens: as one client of its own, logged in at base.
+func harnessAuth(sc *scenarios.Scenario, base string) []history.APIReaderOption {
+	if !sc.Authenticates() {
+		return nil
+	}
+	return []history.APIReaderOption{history.WithTransport(func(next http.RoundTripper) http.RoundTripper {
+		return tokens.Authorizing(next, base, harnessClient)
+	})}
+}
+
+// harnessClient is the client name the harness logs in as.
+const harnessClient = "loadlab-harness"
 
 // newVariant is a variant's results before anything ran.
 func newVariant(v scenarios.Variant) results.Variant {

@@ -226,6 +226,19 @@ func recoveryText(f results.FaultWindow) string {
 	}
 }
 
+// revocationText says how long a revoke fault's token kept working after
+// the logout (results.FaultWindow.RevocationLagS), or "" for other faults.
+func revocationText(f results.FaultWindow) string {
+	switch r := f.RevocationLagS; {
+	case r == nil:
+		return ""
+	case *r < 0:
+		return "still accepted when the fault ended, " + fmtSeconds(f.PlannedForS) + " later"
+	default:
+		return fmtSeconds(*r)
+	}
+}
+
 func activeWindow(f results.FaultWindow) string {
 	switch {
 	case f.ActiveFromS < 0:

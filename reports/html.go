@@ -54,6 +54,7 @@ type faultView struct {
 	Planned    string
 	Active     string
 	Recovery   string // how long after the fault the service answered as before
+	Revocation string // a revoke fault: how long the token kept working
 	State      string // "applied", "not applied", "not removed", "error"
 	// Positions on the timeline bar, in percent of the load duration.
 	PlanLeft, PlanWidth, ActiveLeft, ActiveWidth float64
@@ -162,7 +163,7 @@ func newVariantView(v results.Variant) variantView {
 		return math.Round(math.Min(math.Max(s/span*100, 0), 100)*100) / 100
 	}
 	for _, f := range v.Faults {
-		fv := faultView{FaultWindow: f, Planned: plannedWindow(f), Active: activeWindow(f), Recovery: recoveryText(f)}
+		fv := faultView{FaultWindow: f, Planned: plannedWindow(f), Active: activeWindow(f), Recovery: recoveryText(f), Revocation: revocationText(f)}
 		if f.Toxicity > 0 {
 			fv.Toxicity = fmt.Sprintf("%g", f.Toxicity)
 		}

@@ -99,6 +99,11 @@ func Markdown(r *results.Results) []byte {
 		if len(recovered) > 0 {
 			fmt.Fprintf(&b, "Recovered after the fault (every stream ≥ 99%% successful two seconds in a row): %s\n\n", strings.Join(recovered, " · "))
 		}
+		for _, f := range v.Faults {
+			if r := revocationText(f); r != "" {
+				fmt.Fprintf(&b, "Revocation lag of `%s` (from the logout to the first 401 for that token): %s\n\n", f.Name, r)
+			}
+		}
 		if h := v.History; h != nil {
 			historyMarkdown(&b, h)
 		}

@@ -32,7 +32,7 @@ func checkSchedule(s *Scenario) error {
 			return fmt.Errorf("fault %s at %v for %v in a run of %v", a.Name, a.At, a.For, s.Duration)
 		}
 		for _, b := range s.Faults[:i] {
-			if a.Link == b.Link && a.At < b.At+b.For && b.At < a.At+a.For {
+			if a.Where() == b.Where() && a.At < b.At+b.For && b.At < a.At+a.For {
 				return fmt.Errorf("faults %s and %s overlap", a.Name, b.Name)
 			}
 		}
@@ -41,7 +41,7 @@ func checkSchedule(s *Scenario) error {
 }
 
 func TestCatalogue(t *testing.T) {
-	want := []string{"baseline", "cache-outage", "durability", "http-caching", "latency", "lost-update", "overload", "partition", "retry-storm", "slow-db-queue", "stampede"}
+	want := []string{"auth", "baseline", "cache-outage", "durability", "http-caching", "latency", "lost-update", "overload", "partition", "retry-storm", "slow-db-queue", "stampede"}
 	all := Catalogue()
 	if got := CatalogueNames(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("catalogue = %v, want %v", got, want)
@@ -150,7 +150,7 @@ func TestLookup(t *testing.T) {
 	}
 
 	_, err = Lookup("partiton")
-	if err == nil || !strings.Contains(err.Error(), `did you mean "partition"?`) || !strings.Contains(err.Error(), "available: baseline, cache-outage") {
+	if err == nil || !strings.Contains(err.Error(), `did you mean "partition"?`) || !strings.Contains(err.Error(), "available: auth, baseline, cache-outage") {
 		t.Errorf("Lookup(partiton) error = %v", err)
 	}
 	_, err = Lookup(filepath.Join(dir, "missing.yaml"))

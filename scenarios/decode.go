@@ -48,11 +48,12 @@ const (
 var (
 	topLevelKeys  = []string{"name", "description", "teaches", "duration", "settle", "seed", "timeout", "environment", "target", "load", "faults", "variants", "checks"}
 	targetKeys    = []string{"image", "port", "env"}
-	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry", "conditional"}
+	streamKeys    = []string{"name", "request", "rate", "stages", "arrival", "keys", "body_size", "max_workers", "retry", "conditional", "auth"}
 	retryKeys     = []string{"max", "on", "backoff", "timeout", "budget"}
 	stageKeys     = []string{"duration", "target"}
 	keysKeys      = []string{"count", "distribution", "zipf_s", "hot_fraction", "hot_keys"}
-	faultKeys     = []string{"name", "link", "at", "for", "toxic", "kill"}
+	faultKeys     = []string{"name", "link", "at", "for", "toxic", "kill", "revoke"}
+	authKeys      = []string{"clients"}
 	toxicBaseKeys = []string{"type", "stream", "toxicity"}
 	variantKeys   = []string{"name", "backend", "client", "retry"}
 	checkKeys     = []string{"variant", "stream", "phase", "expect"}
@@ -311,8 +312,18 @@ func (d *decoder) stream(f *fields, names *refs, lines map[string]int) (Stream, 
 			st.Conditional = v
 		}
 	}
+	if n := f.get("auth"); n != nil {
+		if af, ok := d.mapping(n, f.field("auth"), authKeys); ok && af.require("clients", "how many clients, each with a token of its own, e.g. 20") {
+			if v, ok := af.integer("clients", 1, maxAuthClients); ok {
+				st.Auth = &Auth{Clients: int(v)}
+			}
+		}
+	}
 	return st, d.count() == errs
 }
+
+// maxAuthClients bounds a stream's clients, and with them its logins.
+const maxAuthClients = 10000
 
 // maxRetries bounds a retry policy: every load loop is bounded.
 const maxRetries = 100
@@ -513,8 +524,20 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 	errs := d.count()
 	ft := Fault{Line: f.node.Line}
 	ft.Name = d.uniqueName(f, "fault", &names.faults, lines)
-	kill := f.has("kill")
-	if kill {
+	kill, revoke := f.has("kill"), f.has("revoke")
+	switch {
+	case kill && revoke:
+		d.errorAt(f.keys["revoke"], f.field("revoke"), "a fault either kills a container or revokes a token, not both")
+	case revoke:
+		if v, ok := f.str("revoke"); ok && d.oneOf(f.get("revoke"), f.field("revoke"), v, []string{RevokeToken}) {
+			ft.Revoke = v
+		}
+		for _, k := range []string{"link", "toxic"} {
+			if f.has(k) {
+				d.errorAt(f.keys[k], f.field(k), "a revoke fault logs a client out and takes no %s", k)
+			}
+		}
+	case kill:
 		if v, ok := f.str("kill"); ok && d.oneOf(f.get("kill"), f.field("kill"), v, KillTargets) {
 			ft.Kill = v
 		}
@@ -523,18 +546,20 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 				d.errorAt(f.keys[k], f.field(k), "a kill fault crashes a container and takes no %s", k)
 			}
 		}
-	} else if f.require("link", strings.Join(Links, ", ")+", or kill: "+strings.Join(KillTargets, " | ")+" to crash a container") {
-		if v, ok := f.str("link"); ok && d.oneOf(f.get("link"), f.field("link"), v, Links) {
-			ft.Link = v
+	default:
+		if f.require("link", strings.Join(Links, ", ")+", or kill: "+strings.Join(KillTargets, " | ")+" to crash a container, or revoke: token to log a client out") {
+			if v, ok := f.str("link"); ok && d.oneOf(f.get("link"), f.field("link"), v, Links) {
+				ft.Link = v
+			}
 		}
 	}
 	if f.require("at", "when the fault starts, e.g. 10s") {
 		ft.At, _ = f.duration("at", 0, maxDuration)
 	}
-	if f.require("for", "how long the fault lasts (for a kill: how long the container stays down), e.g. 10s") {
+	if f.require("for", "how long the fault lasts (for a kill: how long the container stays down; for a revoke: how long the token is tried), e.g. 10s") {
 		ft.For, _ = f.duration("for", minFaultTime, maxDuration)
 	}
-	if !kill && f.require("toxic", "e.g. {type: latency, latency: 100}") {
+	if !kill && !revoke && f.require("toxic", "e.g. {type: latency, latency: 100}") {
 		ft.Toxic = d.toxic(f.get("toxic"), f.field("toxic"))
 	}
 	return ft, d.count() == errs
@@ -765,8 +790,8 @@ func relate(c *Check, e expectation, phaseKey bool, names *refs) error {
 	switch {
 	case v.Variant == "" && v.Phase == c.Phase && v.Metric == c.Metric:
 		return fmt.Errorf("compares %s with itself: name another variant or phase on the right", c.Metric)
-	case v.Phase != c.Phase && (e.metric.History() || vm.History()):
-		return fmt.Errorf("history metrics cover the whole run: compare them across variants, not phases")
+	case v.Phase != c.Phase && (e.metric.WholeRun() || vm.WholeRun()):
+		return fmt.Errorf("history metrics cover the whole run, as does revocation_lag: compare them across variants, not phases")
 	}
 	for _, ph := range []string{c.Phase, v.Phase} {
 		if err := knownFault(ph, names); err != nil {

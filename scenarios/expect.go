@@ -37,6 +37,7 @@ var checkMetrics = []struct {
 	{"impossible_reads", countMetric}, {"version_regressions", countMetric}, {"unconverged_keys", countMetric},
 	{"lost_updates", countMetric}, {"lost_update_ratio", ratioMetric},
 	{"convergence", secondsMetric},
+	{"revocation_lag", secondsMetric},
 }
 
 // historyMetrics come from the write/read history of the whole run, not
@@ -96,9 +97,19 @@ type Metric struct {
 	kind   metricKind
 }
 
+// faultMetrics are measured by a fault of the run, not by its streams:
+// revocation_lag by its revoke fault.
+var faultMetrics = []string{"revocation_lag"}
+
 // History reports whether the metric comes from the history of the whole
 // run rather than from one phase.
 func (m Metric) History() bool { return m.Series == "" && slices.Contains(historyMetrics, m.Name) }
+
+// WholeRun reports whether the metric has one value for the whole run
+// (history metrics, and those a fault measures), whatever the phase.
+func (m Metric) WholeRun() bool {
+	return m.History() || m.Series == "" && slices.Contains(faultMetrics, m.Name)
+}
 
 // Unit is the unit of the metric's values: ms, s, ratio, per_second, count
 // or "" (a plain number).

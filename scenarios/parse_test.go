@@ -266,6 +266,9 @@ func TestParseErrors(t *testing.T) {
 		{"retry on 200", minimal + "    retry: {max: 3, on: [503, 200]}\n", 8, "load[0].retry.on[1]", "at least 400"},
 		{"conditional PUT", strings.Replace(minimal, "GET", "PUT", 1) + "    conditional: true\n", 8, "load[0].conditional", "applies only to GET"},
 		{"conditional string", minimal + "    conditional: often\n", 8, "load[0].conditional", "expected true or false"},
+		{"auth clients", minimal + "    auth: {clients: 0}\n", 8, "load[0].auth.clients", "must be at least 1"},
+		{"auth without clients", minimal + "    auth: {}\n", 8, "load[0].auth.clients", "is required"},
+		{"auth key", minimal + "    auth: {client: 3}\n", 8, "load[0].auth.client", `did you mean "clients"?`},
 		{"retry key", minimal + "    retry: {max: 3, on: [503], backof: 1ms}\n", 8, "load[0].retry.backof", `did you mean "backoff"?`},
 		{"body huge", strings.Replace(minimal, "GET", "PUT", 1) + "    body_size: 2000000\n", 8, "load[0].body_size", "too large (at most 1048576)"},
 		{"stages too long", minimal + "    stages: [{duration: 20s, target: 5/s}, {duration: 20s, target: 1/s}]\n", 8, "load[0].stages", "stages last 40s, longer than the run's duration 30s"},
@@ -274,6 +277,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown link", minimal + "faults:\n  - {name: f, link: db, at: 1s, for: 1s, toxic: {type: down}}\n", 9, "faults[0].link", "not one of client->backend"},
 		{"kill with a link", minimal + "faults:\n  - {name: f, kill: postgres, link: backend->redis, at: 1s, for: 1s}\n", 9, "faults[0].link", "a kill fault crashes a container and takes no link"},
 		{"kill target", minimal + "faults:\n  - {name: f, kill: toxiproxy, at: 1s, for: 1s}\n", 9, "faults[0].kill", "not one of postgres, redis, backend"},
+		{"revoke what", minimal + "faults:\n  - {name: f, revoke: session, at: 1s, for: 1s}\n", 9, "faults[0].revoke", "not one of token"},
+		{"revoke with a toxic", minimal + "faults:\n  - {name: f, revoke: token, at: 1s, for: 1s, toxic: {type: down}}\n", 9, "faults[0].toxic", "a revoke fault logs a client out and takes no toxic"},
+		{"revoke and kill", minimal + "faults:\n  - {name: f, revoke: token, kill: redis, at: 1s, for: 1s}\n", 9, "faults[0].revoke", "either kills a container or revokes a token"},
+		{"revokes overlap", minimal + "faults:\n  - {name: f, revoke: token, at: 1s, for: 5s}\n  - {name: g, revoke: token, at: 3s, for: 1s}\n", 10, "faults[1].at", `overlaps fault "f"`},
 		{"kills overlap", minimal + "faults:\n  - {name: f, kill: redis, at: 1s, for: 5s}\n  - {name: g, kill: redis, at: 3s, for: 1s}\n", 10, "faults[1].at", `overlaps fault "f"`},
 		{"fault without link or kill", minimal + "faults:\n  - {name: f, at: 1s, for: 1s, toxic: {type: down}}\n", 9, "faults[0].link", "or kill: postgres | redis | backend"},
 		{"fault at", minimal + "faults:\n  - {name: f, link: backend->redis, at: 20x, for: 1s, toxic: {type: down}}\n", 9, "faults[0].at", `"20x" is not a duration`},
@@ -512,5 +519,19 @@ func TestParseEnvironment(t *testing.T) {
 	_, err := Parse("t.yaml", []byte(minimal+"environment: frsh\n"))
 	if err == nil || !strings.Contains(err.Error(), `t.yaml:8:14: environment`) || !strings.Contains(err.Error(), `did you mean "fresh"`) {
 		t.Errorf("environment: frsh: %v, want an error at t.yaml:8:14 with a suggestion", err)
+	}
+}
+
+func TestParseAuthAndRevoke(t *testing.T) {
+	s, err := Parse("auth.yaml", []byte(minimal+"    auth: {clients: 20}\nfaults:\n  - {name: logout, revoke: token, at: 10s, for: 8s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Load[0].Auth; a == nil || a.Clients != 20 {
+		t.Errorf("stream auth = %+v, want 20 clients", a)
+	}
+	f := s.Faults[0]
+	if f.Revoke != RevokeToken || f.Link != "" || f.Kill != "" || f.Where() != "revoke token" {
+		t.Errorf("fault = %+v (where %q), want a revoke fault", f, f.Where())
 	}
 }

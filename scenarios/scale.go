@@ -151,10 +151,14 @@ func (s *Scenario) Quick() *Scenario {
 }
 
 // shortestPhase is the shortest before, during or after phase of s's
-// faults (but a kill's downtime); 0 without faults.
+// faults (but a kill's downtime and a revoke fault's phases); 0 without
+// faults.
 func (s *Scenario) shortestPhase() time.Duration {
 	var shortest time.Duration
 	for _, f := range s.Faults {
+		if f.Revoke != "" {
+			continue // judged by its probe's own measure, not by phase statistics
+		}
 		during := f.For
 		if f.Kill != "" {
 			during = 0 // a crash's downtime is not scaled, and no phase statistic needs it long

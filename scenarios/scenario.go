@@ -65,7 +65,23 @@ type Stream struct {
 	// Conditional makes a GET stream a caching client: it keeps each
 	// URL's ETag and sends If-None-Match, taking a 304 as its copy.
 	Conditional bool
-	Line        int // line of the stream in the file, for error messages
+	// Auth makes the stream's requests carry bearer tokens, one per
+	// simulated client, from the target's POST /auth/login; nil: none.
+	Auth *Auth
+	Line int // line of the stream in the file, for error messages
+}
+
+// Authenticates reports whether a stream sends bearer tokens: the target
+// then wants one on the harness's own requests too (seed, final reads).
+func (s *Scenario) Authenticates() bool {
+	return slices.ContainsFunc(s.Load, func(st Stream) bool { return st.Auth != nil })
+}
+
+// Auth is a stream's authentication: Clients simulated clients, taken in
+// turn, each with a token of its own, refreshed at half its life and after
+// a 401.
+type Auth struct {
+	Clients int
 }
 
 // Retry is a stream's client-side retry policy: a request answered with
@@ -139,8 +155,15 @@ type Fault struct {
 	// SIGKILL at At, started again For later. Link and Toxic are then
 	// empty.
 	Kill string
-	Line int
+	// Revoke (RevokeToken) makes the fault a logout instead: at At a probe
+	// client logs in and out, and for For the lab keeps trying its token,
+	// timing how long the target still takes it (the revocation lag).
+	Revoke string
+	Line   int
 }
+
+// RevokeToken is the one value of a revoke fault.
+const RevokeToken = "token"
 
 // KillTargets are the containers a kill fault can crash.
 var KillTargets = []string{"postgres", "redis", "backend"}
@@ -149,6 +172,9 @@ var KillTargets = []string{"postgres", "redis", "backend"}
 func (f Fault) Where() string {
 	if f.Kill != "" {
 		return f.Kill
+	}
+	if f.Revoke != "" {
+		return "revoke " + f.Revoke
 	}
 	return f.Link
 }

@@ -33,6 +33,7 @@ const (
 	fromSummary metricSource = iota
 	fromHistory
 	fromSeries
+	fromFaults
 )
 
 // metrics maps each generator and history metric to its source; every
@@ -47,6 +48,7 @@ var metrics = map[string]metricSource{
 	"lost_writes": fromHistory, "stale_reads": fromHistory, "stale_read_ratio": fromHistory, "convergence": fromHistory,
 	"impossible_reads": fromHistory, "version_regressions": fromHistory, "unconverged_keys": fromHistory,
 	"lost_updates": fromHistory, "lost_update_ratio": fromHistory,
+	"revocation_lag": fromFaults,
 }
 
 // needsRequests lists the summary metrics that mean nothing over a phase
@@ -131,8 +133,8 @@ func evaluate(c scenarios.Check, v *results.Variant, res *results.Results) resul
 	if !r.Pass {
 		r.Message = "observed " + withUnit(observed, m) + ", required " + c.Op + " " + required(r, m)
 	}
-	if m.History() && phase != WholePhase {
-		r.Message = joinNote(r.Message, "history metrics cover the whole run, not only phase "+strconv.Quote(phase))
+	if m.WholeRun() && phase != WholePhase {
+		r.Message = joinNote(r.Message, m.Name+" covers the whole run, not only phase "+strconv.Quote(phase))
 	}
 	return r
 }
@@ -202,6 +204,8 @@ func measure(v *results.Variant, stream, phaseName string, m scenarios.Metric) (
 		return fromHistoryOf(v, m.Name)
 	case fromSeries:
 		return fromSeriesOf(v, phase, m)
+	case fromFaults:
+		return revocationLag(v)
 	}
 	if phase.EndS <= phase.StartS {
 		return 0, fmt.Sprintf("phase %q of variant %s is empty", phaseName, v.Name)
@@ -387,6 +391,9 @@ func fromPhaseSummary(metric string, s results.PhaseSummary) float64 {
 const epsilon = 1e-9
 
 func nearlyEqual(a, b float64) bool {
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return a == b // the tolerance would scale to infinity
+	}
 	return math.Abs(a-b) <= epsilon*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
 }
 
@@ -438,8 +445,32 @@ func where(c scenarios.Check) string {
 	return ""
 }
 
+// revocationLag is the lag the variant's revoke fault measured: +Inf
+// when the target still took the token when the fault ended (the lag is
+// longer than the fault, so no upper bound holds and every lower bound
+// within it does).
+func revocationLag(v *results.Variant) (float64, string) {
+	for _, f := range v.Faults {
+		switch {
+		case f.Revoke == "":
+			continue
+		case f.Error != "":
+			return 0, fmt.Sprintf("revoke fault %s failed (%s): nothing to judge revocation_lag by", f.Name, f.Error)
+		case f.RevocationLagS == nil:
+			return 0, fmt.Sprintf("revoke fault %s measured no lag", f.Name)
+		case *f.RevocationLagS < 0:
+			return math.Inf(1), ""
+		}
+		return *f.RevocationLagS, ""
+	}
+	return 0, fmt.Sprintf("variant %s has no revoke fault: nothing to judge revocation_lag by", v.Name)
+}
+
 // withUnit formats a value in its metric's unit, as checks are written.
 func withUnit(v float64, m scenarios.Metric) string {
+	if math.IsInf(v, 1) && m.Name == "revocation_lag" {
+		return "∞ (the token still worked when the revoke fault ended)"
+	}
 	s := strconv.FormatFloat(v, 'g', 6, 64)
 	switch m.Unit() {
 	case "ms":

@@ -338,3 +338,36 @@ func TestEvaluateScrapedSeries(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// TestEvaluateRevocationLag reads the lag of the variant's revoke fault:
+// a token still taken when the fault ended is an infinite lag (every
+// upper bound fails, every lower bound holds); no revoke fault, or a
+// failed one, leaves nothing to judge.
+func TestEvaluateRevocationLag(t *testing.T) {
+	withLag := func(lag float64, errMsg string) *results.Variant {
+		v := variant()
+		v.Faults = append(v.Faults, results.FaultWindow{Name: "logout", Revoke: "token", RevocationLagS: &lag, Error: errMsg})
+		return v
+	}
+	for _, tc := range []struct {
+		name    string
+		v       *results.Variant
+		check   scenarios.Check
+		pass    bool
+		message string
+	}{
+		{"measured, within", withLag(0.05, ""), scenarios.Check{Metric: "revocation_lag", Op: "<=", Value: 1}, true, ""},
+		{"measured, beyond", withLag(4.2, ""), scenarios.Check{Metric: "revocation_lag", Op: "<=", Value: 1}, false, "observed 4.2s"},
+		{"still taken fails an upper bound", withLag(-1, ""), scenarios.Check{Metric: "revocation_lag", Op: "<=", Value: 1e9}, false, "still worked"},
+		{"still taken holds a lower bound", withLag(-1, ""), scenarios.Check{Metric: "revocation_lag", Op: ">=", Value: 5}, true, ""},
+		{"failed fault", withLag(-1, "apply: tokens: login: 404 Not Found"), scenarios.Check{Metric: "revocation_lag", Op: ">=", Value: 0}, false, "failed"},
+		{"no revoke fault", variant(), scenarios.Check{Metric: "revocation_lag", Op: ">=", Value: 0}, false, "no revoke fault"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := evaluate1([]scenarios.Check{tc.check}, tc.v)[0]
+			if r.Pass != tc.pass || !strings.Contains(r.Message, tc.message) {
+				t.Errorf("result %+v, want pass %v saying %q", r, tc.pass, tc.message)
+			}
+		})
+	}
+}

@@ -140,12 +140,18 @@ func postgresDSN(ep string) string {
 	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", PostgresUser, PostgresPassword, ep, PostgresDB)
 }
 
+// redisPersistenceFlags start Redis with its append-only file on, so that
+// a Redis a kill fault restarts reloads what it had written; a target sets
+// the policy it wants at run time (the sample backend's redis_persistence:
+// none turns the file off), and Reset puts this one back.
+var redisPersistenceFlags = []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+
 func (e *Env) startRedis(ctx context.Context, cfg Config, lim Limit) error {
 	ref := cfg.Images.Redis
 	c, err := tcredis.Run(ctx, ref,
 		e.common(images.Redis, lim, redisPort),
 		// Both our image and the official one take redis-server flags.
-		testcontainers.WithCmd("--protected-mode", "no", "--bind", "0.0.0.0", "--save", "", "--appendonly", "no"),
+		testcontainers.WithCmd(append([]string{"--protected-mode", "no", "--bind", "0.0.0.0", "--save", ""}, redisPersistenceFlags...)...),
 		testcontainers.WithWaitStrategy(wait.ForLog("Ready to accept connections").WithStartupTimeout(cfg.StartTimeout)),
 	)
 	if c != nil {

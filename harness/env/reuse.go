@@ -111,7 +111,8 @@ func removeContainer(ctx context.Context, c testcontainers.Container) error {
 
 // Reset puts the stores and the links back to their state after Up: every
 // table in Postgres's public schema truncated (the schema stays), Redis
-// flushed, every toxic removed and every proxy enabled. A backend still
+// flushed with its persistence policy as Up set it, every toxic removed and
+// every proxy enabled. A backend still
 // running keeps its connections to toxiproxy but loses those to Postgres.
 func (e *Env) Reset(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -174,6 +175,14 @@ func (e *Env) resetRedis(ctx context.Context) error {
 	defer rdb.Close()
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		return fmt.Errorf("env: reset redis: %w", err)
+	}
+	// A target may have changed the persistence policy (CONFIG SET).
+	args := []any{"CONFIG", "SET"}
+	for i := 0; i < len(redisPersistenceFlags); i += 2 {
+		args = append(args, strings.TrimPrefix(redisPersistenceFlags[i], "--"), redisPersistenceFlags[i+1])
+	}
+	if err := rdb.Do(ctx, args...).Err(); err != nil {
+		return fmt.Errorf("env: reset redis: persistence: %w", err)
 	}
 	return nil
 }

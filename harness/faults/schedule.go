@@ -46,6 +46,7 @@ func WithLogger(l *slog.Logger) Option {
 type Schedule struct {
 	client        *toxiproxy.Client
 	processes     Processes // for kill faults
+	target        string    // the target's base URL, for revoke faults
 	faults        []plannedFault
 	actionTimeout time.Duration
 	log           *slog.Logger
@@ -60,8 +61,9 @@ type plannedFault struct {
 	toxicity  float64 // in (0, 1]; 0 for down
 }
 
-func (p plannedFault) isDown() bool { return p.fault.Toxic.Type == Down }
-func (p plannedFault) isKill() bool { return p.fault.Kill != "" }
+func (p plannedFault) isDown() bool   { return p.fault.Toxic.Type == Down }
+func (p plannedFault) isKill() bool   { return p.fault.Kill != "" }
+func (p plannedFault) isRevoke() bool { return p.fault.Revoke != "" }
 
 // NewSchedule resolves every fault's link to a proxy name (proxies maps link
 // to proxy name) and validates what toxiproxy itself would only reject
@@ -82,6 +84,9 @@ func NewSchedule(c *toxiproxy.Client, proxies map[string]string, faults []scenar
 		if p.isKill() && s.processes == nil {
 			return nil, fmt.Errorf("faults: fault %q: %w", f.Name, errNoProcesses)
 		}
+		if p.isRevoke() && s.target == "" {
+			return nil, fmt.Errorf("faults: fault %q: %w", f.Name, errNoTarget)
+		}
 		s.faults = append(s.faults, p)
 	}
 	return s, nil
@@ -97,7 +102,7 @@ func plan(i int, f scenarios.Fault, proxies map[string]string) (plannedFault, er
 	if f.For <= 0 {
 		return fail("duration %s is not positive", f.For)
 	}
-	if f.Kill != "" {
+	if f.Kill != "" || f.Revoke != "" {
 		return plannedFault{fault: f}, nil
 	}
 	name, ok := proxies[f.Link]
@@ -166,6 +171,7 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 		Name:        f.Name,
 		Link:        f.Link,
 		Kill:        f.Kill,
+		Revoke:      f.Revoke,
 		Toxic:       f.Toxic.Type,
 		Direction:   p.stream,
 		Toxicity:    p.toxicity,
@@ -175,7 +181,7 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 		ActiveFromS: -1,
 		ActiveToS:   -1,
 	}
-	log := s.log.With("fault", f.Name, "link", f.Link, "proxy", p.proxy, "toxic", f.Toxic.Type, "kill", f.Kill)
+	log := s.log.With("fault", f.Name, "link", f.Link, "proxy", p.proxy, "toxic", f.Toxic.Type, "kill", f.Kill, "revoke", f.Revoke)
 	if !sleepUntil(ctx, t0.Add(f.At)) {
 		w.Error = "not applied: run ended before its start"
 		return w
@@ -187,7 +193,7 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 	actx := context.WithoutCancel(ctx)
 
 	start := time.Now()
-	down, err := s.apply(actx, p)
+	held, err := s.apply(actx, p)
 	if err != nil {
 		w.Error = "apply: " + err.Error()
 		log.Warn("faults: apply failed", "err", err)
@@ -213,7 +219,10 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 	sleepUntil(ctx, t0.Add(f.At+f.For)) // early return when ctx ends: remove now
 
 	start = time.Now()
-	err = s.remove(actx, p, down)
+	err = s.remove(actx, p, held)
+	if r, ok := held.(*revocation); ok {
+		w.RevocationLagS = &r.lag
+	}
 	if err != nil {
 		// One retry with a fresh proxy handle: a link left broken spoils
 		// every later measurement of the variant.
@@ -236,24 +245,33 @@ func (s *Schedule) runFault(ctx context.Context, t0 time.Time, p plannedFault) r
 	return w
 }
 
-// apply puts the fault in place. For down it returns the proxy handle it
-// disabled, so that remove can re-enable it with a single call.
-func (s *Schedule) apply(ctx context.Context, p plannedFault) (*toxiproxy.Proxy, error) {
-	if p.isKill() {
+// apply puts the fault in place and returns what remove needs to take it
+// back: the proxy handle it disabled (down, so that remove re-enables it
+// with a single call) or the running revocation probe; nil otherwise.
+func (s *Schedule) apply(ctx context.Context, p plannedFault) (any, error) {
+	switch {
+	case p.isKill():
 		return nil, s.kill(ctx, p.fault.Kill)
-	}
-	if p.isDown() {
+	case p.isRevoke():
+		return s.revoke(ctx)
+	case p.isDown():
 		return disableProxy(ctx, s.client, s.actionTimeout, p.proxy)
 	}
 	return nil, addToxic(ctx, s.client, s.actionTimeout, p)
 }
 
-// remove takes the fault back. down is the handle apply returned, or nil.
-func (s *Schedule) remove(ctx context.Context, p plannedFault, down *toxiproxy.Proxy) error {
-	if p.isKill() {
+// remove takes the fault back. held is what apply returned, or nil.
+func (s *Schedule) remove(ctx context.Context, p plannedFault, held any) error {
+	switch {
+	case p.isKill():
 		return s.restart(ctx, p.fault.Kill)
-	}
-	if p.isDown() {
+	case p.isRevoke():
+		if r, ok := held.(*revocation); ok {
+			r.end()
+		}
+		return nil
+	case p.isDown():
+		down, _ := held.(*toxiproxy.Proxy)
 		return enableProxy(ctx, s.client, s.actionTimeout, p.proxy, down)
 	}
 	return removeToxic(ctx, s.client, s.actionTimeout, p.proxy, p.toxicName)

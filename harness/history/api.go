@@ -24,16 +24,26 @@ type APIReader struct {
 
 // NewAPIReader reads from the target at baseURL (e.g. http://127.0.0.1:49170),
 // decoding bodies with values.
-func NewAPIReader(baseURL string, values *Values) *APIReader {
+func NewAPIReader(baseURL string, values *Values, opts ...APIReaderOption) *APIReader {
+	var rt http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
+	for _, o := range opts {
+		rt = o(rt)
+	}
 	return &APIReader{
-		base:   strings.TrimRight(baseURL, "/"),
-		values: values,
-		client: &http.Client{
-			Timeout:   5 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true},
-		},
+		base:    strings.TrimRight(baseURL, "/"),
+		values:  values,
+		client:  &http.Client{Timeout: 5 * time.Second, Transport: rt},
 		workers: 16,
 	}
+}
+
+// APIReaderOption wraps the reader's HTTP transport.
+type APIReaderOption func(http.RoundTripper) http.RoundTripper
+
+// WithTransport wraps the reader's HTTP transport in wrap: to send a
+// bearer token to a target that wants one (tokens.Authorizing).
+func WithTransport(wrap func(http.RoundTripper) http.RoundTripper) APIReaderOption {
+	return APIReaderOption(wrap)
 }
 
 // Close releases idle connections.

@@ -14,6 +14,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/loadlab/loadlab/harness/history"
+	"github.com/loadlab/loadlab/harness/tokens"
 )
 
 // generator runs one stream: its pacer, attacker and targeter on the
@@ -129,6 +130,11 @@ func newGenerator(index int, st Stream, base string, cfg *config) (*generator, e
 	next := client.Transport
 	if next == nil {
 		next = http.DefaultTransport
+	}
+	if st.Auth != nil {
+		// Logins go straight to the target: they are not attempts of the
+		// stream's requests. A retry is sent by the next client in turn.
+		next = &tokens.Transport{Next: next, Pool: tokens.NewPool(next, base, st.Name, st.Auth.Clients)}
 	}
 	g.attempts = make([]atomic.Int64, int(math.Ceil(cfg.duration.Seconds()))+1)
 	next = &attemptCounter{next: next, g: g}

@@ -23,6 +23,15 @@ type Stream struct {
 	// value of each URL's last 200, sends If-None-Match with it, and takes
 	// a 304 as that value, served again (validators.go).
 	Conditional bool
+	// Auth makes requests carry bearer tokens, one per simulated client,
+	// from the target's POST /auth/login (harness/tokens); nil: none.
+	Auth *Auth
+}
+
+// Auth is a stream's authentication: Clients clients take turns, each
+// with a token of its own.
+type Auth struct {
+	Clients int
 }
 
 // Stage ramps linearly from the previous rate to Target over Duration; a

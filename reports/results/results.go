@@ -134,8 +134,9 @@ func (p Phase) Contains(t int, durationS float64) bool {
 type FaultWindow struct {
 	Name        string           `json:"name"`
 	Link        string           `json:"link"`
-	Kill        string           `json:"kill,omitempty"` // the container a kill fault crashed (no link, no toxic)
-	Toxic       string           `json:"toxic"`          // latency, bandwidth, timeout, down, reset_peer, ...
+	Kill        string           `json:"kill,omitempty"`   // the container a kill fault crashed (no link, no toxic)
+	Revoke      string           `json:"revoke,omitempty"` // "token": a revoke fault (no link, no toxic)
+	Toxic       string           `json:"toxic"`            // latency, bandwidth, timeout, down, reset_peer, ...
 	Direction   string           `json:"direction,omitempty"`
 	Toxicity    float64          `json:"toxicity,omitempty"`
 	Attributes  map[string]int64 `json:"attributes,omitempty"`
@@ -151,6 +152,11 @@ type FaultWindow struct {
 	// when it never faltered, -1 when it had not recovered when the load
 	// ended. Added without a schema bump (absent in older files).
 	RecoveryS *float64 `json:"recovery_s,omitempty"`
+	// RevocationLagS is a revoke fault's measure: seconds from the
+	// logout's answer to the target's first refusal of the token, -1 when
+	// it still took the token when the fault ended. Added without a
+	// schema bump (absent in older files and other faults).
+	RevocationLagS *float64 `json:"revocation_lag_s,omitempty"`
 }
 
 // Stream is one load stream's measurements.

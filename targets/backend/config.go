@@ -31,6 +31,19 @@ const (
 	WritesQueue = "queue"
 )
 
+// Item stores: where GET and PUT /items read and write.
+const (
+	StorePostgres = "postgres"
+	StoreRedis    = "redis"
+)
+
+// Redis persistence policies the backend asks of its Redis (redis_persistence).
+const (
+	PersistenceNone     = "none"     // appendonly no: a restart starts empty
+	PersistenceEverysec = "everysec" // appendonly yes, appendfsync everysec
+	PersistenceAlways   = "always"   // appendonly yes, appendfsync always
+)
+
 // Consistency modes.
 const (
 	ConsistencyCP = "cp"
@@ -62,6 +75,20 @@ type Config struct {
 	Counters     string        // counters: how POST /counters/{key}/increment adds one: atomic, for-update, optimistic, rmw
 	ETags        bool          // etags: item GETs send ETag and answer If-None-Match with 304 Not Modified
 	MaxAge       time.Duration // max_age: Cache-Control: max-age of item GETs, 0 = no header
+	// Store (store) is where items live: postgres (the default) or redis,
+	// Redis as the primary store (sync writes, no cache, cp only).
+	Store string
+	// RedisPersistence (redis_persistence) is the persistence the backend
+	// sets on its Redis on every connection: none, everysec or always;
+	// empty leaves Redis as it is. The harness's Redis starts with its
+	// append-only file on, so that one a kill fault restarts reloads it.
+	RedisPersistence string
+	// Auth (auth) is how item requests authenticate: none, hs256 or eddsa
+	// (a signed JWT, verified locally) or session (an opaque token looked
+	// up in Redis on every request). Tokens come from POST /auth/login.
+	Auth string
+	// AuthTTL (auth_ttl) is how long a token is valid.
+	AuthTTL time.Duration
 	// SynchronousCommit (synchronous_commit) is Postgres's setting for the
 	// backend's sessions: on waits for the commit's WAL to be flushed
 	// before acknowledging a write; off acknowledges first, and a crash of
@@ -99,6 +126,9 @@ func DefaultConfig() Config {
 		Writes:            WritesSync,
 		Consistency:       ConsistencyCP,
 		Counters:          CountersAtomic,
+		Store:             StorePostgres,
+		Auth:              AuthNone,
+		AuthTTL:           5 * time.Minute,
 		SynchronousCommit: "on",
 		DBTimeout:         500 * time.Millisecond,
 		RedisTimeout:      200 * time.Millisecond,
@@ -137,6 +167,10 @@ func (c *Config) settings() []setting {
 		{"db_pool", "Postgres connections at most, 0 = 16 or pool_max_conns of database_url", (*intValue)(&c.DBPool)},
 		{"counters", "atomic | for-update | optimistic | rmw: how a counter increment adds one", (*stringValue)(&c.Counters)},
 		{"etags", "true: item GETs send ETag and answer If-None-Match with 304", (*boolValue)(&c.ETags)},
+		{"store", "postgres | redis: where items live (redis: Redis as the primary store)", (*stringValue)(&c.Store)},
+		{"redis_persistence", "none | everysec | always: the append-only-file policy set on Redis at every connection, empty = leave it", (*stringValue)(&c.RedisPersistence)},
+		{"auth", "none | hs256 | eddsa | session: how item requests authenticate (bearer tokens from POST /auth/login)", (*stringValue)(&c.Auth)},
+		{"auth_ttl", "how long a token is valid", (*durationValue)(&c.AuthTTL)},
 		{"synchronous_commit", "on | off: Postgres's synchronous_commit for the backend's sessions", (*stringValue)(&c.SynchronousCommit)},
 		{"max_age", "Cache-Control max-age of item GETs (whole seconds), 0 = no header", (*durationValue)(&c.MaxAge)},
 		{"handler_delay", "fixed service time added to every item GET, 0 = off (a planted slowdown)", (*durationValue)(&c.HandlerDelay)},
@@ -215,6 +249,10 @@ func (c Config) Validate() error {
 		oneOf("consistency", c.Consistency, ConsistencyCP, ConsistencyAP),
 		oneOf("counters", c.Counters, CountersAtomic, CountersForUpdate, CountersOptimistic, CountersRMW),
 		oneOf("synchronous_commit", c.SynchronousCommit, "on", "off"),
+		oneOf("store", c.Store, StorePostgres, StoreRedis),
+		oneOf("auth", c.Auth, AuthNone, AuthHS256, AuthEdDSA, AuthSession),
+		positive("auth_ttl", c.AuthTTL),
+		oneOf("redis_persistence", c.RedisPersistence, "", PersistenceNone, PersistenceEverysec, PersistenceAlways),
 		positive("cache_ttl", c.CacheTTL),
 		positive("db_timeout", c.DBTimeout),
 		positive("redis_timeout", c.RedisTimeout),
@@ -253,6 +291,14 @@ func (c Config) Validate() error {
 		return errors.New("backend: writes=queue needs redis_addr")
 	case c.RedisAddr == "" && c.Consistency == ConsistencyAP:
 		return errors.New("backend: consistency=ap needs redis_addr (last-known copies and the fallback queue live there)")
+	case c.RedisAddr == "" && c.Auth == AuthSession:
+		return errors.New("backend: auth=session needs redis_addr (sessions live there)")
+	case c.RedisAddr == "" && c.Store == StoreRedis:
+		return errors.New("backend: store=redis needs redis_addr")
+	case c.RedisAddr == "" && c.RedisPersistence != "":
+		return fmt.Errorf("backend: redis_persistence=%s needs redis_addr", c.RedisPersistence)
+	case c.Store == StoreRedis && (c.Cache != CacheNone || c.Writes != WritesSync || c.Consistency != ConsistencyCP):
+		return errors.New("backend: store=redis serves items from Redis itself: it needs cache=none, writes=sync and consistency=cp")
 	case c.RedisPrefix == "":
 		return errors.New("backend: redis_prefix must not be empty")
 	}

@@ -275,7 +275,7 @@ func (s *Server) loadOnce(ctx context.Context, key string) (readResult, error) {
 		epoch = s.redis.epoch.Load()
 	}
 	start := time.Now()
-	it, found, err := s.db.get(ctx, key)
+	it, found, err := s.items.get(ctx, key)
 	if err != nil {
 		return readResult{}, err
 	}
@@ -351,7 +351,7 @@ func bothFailed(first, second error) error {
 }
 
 func (s *Server) putSync(ctx context.Context, key string, value []byte, floor int64) (int64, error) {
-	v, err := s.db.put(ctx, key, value, floor)
+	v, err := s.items.put(ctx, key, value, floor)
 	if err != nil {
 		return 0, err
 	}

@@ -32,6 +32,7 @@ type metrics struct {
 	dbQueries   *prometheus.CounterVec // op
 	dbErrors    *prometheus.CounterVec // op
 	redisErrors *prometheus.CounterVec // op
+	authChecks  *prometheus.CounterVec // result
 
 	limited prometheus.Counter
 	shed    prometheus.Counter
@@ -42,7 +43,7 @@ type metrics struct {
 var (
 	dbOps    = []string{"schema", "get", "put", "apply"}
 	redisOps = []string{"cache_get", "cache_set", "last_get", "last_set", "enqueue",
-		"queue_group", "queue_read", "queue_claim", "queue_ack", "queue_depth"}
+		"queue_group", "queue_read", "queue_claim", "queue_ack", "queue_depth", "item_get", "item_put", "session_set", "session_get", "session_del"}
 )
 
 // newMetrics registers every family from three tables: plain counters,
@@ -94,6 +95,7 @@ func newMetrics() *metrics {
 		{&m.writesAccepted, "backend_writes_accepted_total", "Acknowledged writes by how they were accepted: sync (200, in Postgres) or queue (202).", "mode", []string{WritesSync, WritesQueue}},
 		{&m.dbQueries, "backend_db_queries_total", "Postgres statements sent, by operation (get: reads that missed the cache or bypass it).", "op", dbOps},
 		{&m.dbErrors, "backend_db_errors_total", "Failed Postgres calls by operation, including calls refused while the breaker marks Postgres down.", "op", dbOps},
+		{&m.authChecks, "backend_auth_checks_total", "Bearer-token checks of item requests by result: ok, rejected (401) or error (the token could not be checked: 503).", "result", []string{"ok", "rejected", "error"}},
 		{&m.redisErrors, "backend_redis_errors_total", "Failed Redis calls by operation, including calls refused while the breaker marks Redis down.", "op", redisOps},
 	} {
 		*v.into = prometheus.NewCounterVec(prometheus.CounterOpts{Name: v.name, Help: v.help}, []string{v.label})

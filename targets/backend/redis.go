@@ -97,7 +97,19 @@ type redisStore struct {
 }
 
 func newRedisStore(cfg Config, errs *prometheus.CounterVec) *redisStore {
+	var onConnect func(context.Context, *redis.Conn) error
+	if args := persistenceArgs(cfg.RedisPersistence); args != nil {
+		// On every connection, not once: a Redis that crashed and restarted
+		// comes back with the policy it was started with.
+		onConnect = func(ctx context.Context, cn *redis.Conn) error {
+			if err := cn.Do(ctx, args...).Err(); err != nil {
+				return fmt.Errorf("backend: redis_persistence=%s: %w", cfg.RedisPersistence, err)
+			}
+			return nil
+		}
+	}
 	client := redis.NewClient(&redis.Options{
+		OnConnect:             onConnect,
 		Addr:                  cfg.RedisAddr,
 		ContextTimeoutEnabled: true, // the per-call deadlines are the timeouts
 		MaxRetries:            -1,   // a retried script could queue a write twice
@@ -242,7 +254,7 @@ func (r *redisStore) set(ctx context.Context, op string, it Item, ts []target) e
 func (r *redisStore) warm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, max(2*time.Second, r.timeout))
 	defer cancel()
-	for _, s := range []*redis.Script{setScript, enqueueScript} {
+	for _, s := range []*redis.Script{setScript, enqueueScript, putItemScript} {
 		if err := s.Load(ctx, r.client).Err(); err != nil {
 			return fmt.Errorf("backend: redis: loading scripts: %w", err)
 		}

@@ -21,7 +21,9 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	db      *pgStore
-	redis   *redisStore // nil without redis_addr
+	redis   *redisStore   // nil without redis_addr
+	items   itemStore     // db, or Redis with store=redis
+	auth    authenticator // nil with auth=none
 	clock   *hybridClock
 	handler http.Handler
 
@@ -68,6 +70,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if cfg.RedisAddr != "" {
 		s.redis = newRedisStore(cfg, s.metrics.redisErrors)
 	}
+	s.items = db
+	if cfg.Store == StoreRedis {
+		s.items = redisItems{s.redis}
+	}
+	if s.auth, err = newAuthenticator(cfg, s.redis); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -75,7 +84,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	items := func(h http.HandlerFunc) http.Handler {
-		return rateLimit(s.cfg.RateLimit, s.metrics, limitInflight(s.cfg.MaxInflight, s.metrics, h))
+		return rateLimit(s.cfg.RateLimit, s.metrics, limitInflight(s.cfg.MaxInflight, s.metrics, s.requireToken(h)))
+	}
+	if s.auth != nil {
+		mux.HandleFunc("POST /auth/login", s.login)
+		mux.HandleFunc("POST /auth/logout", s.logout)
 	}
 	mux.Handle("GET /items/{key}", items(s.getItem))
 	mux.Handle("PUT /items/{key}", items(s.putItem))
@@ -118,7 +131,7 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() { defer s.loops.Done(); s.pollQueueLoop(loopCtx) }()
 	}
 	s.ready.Store(true)
-	s.log.Info("backend ready", "cache", s.cfg.Cache, "stampede", s.cfg.Stampede,
+	s.log.Info("backend ready", "store", s.cfg.Store, "cache", s.cfg.Cache, "stampede", s.cfg.Stampede,
 		"writes", s.cfg.Writes, "consistency", s.cfg.Consistency)
 	return nil
 }

@@ -1,0 +1,109 @@
+// Package tokens is the client side of a target's bearer-token contract
+// (targets/README.md, "Authentication"): POST /auth/login?client=NAME
+// answers {"token": "...", "expires_in": seconds}; POST /auth/logout with
+// the token revokes it if the target can (204) or says it cannot (409).
+//
+// The load engine keeps one token per simulated client (Pool); the revoke
+// fault logs a probe client in and out and times how long its token still
+// works (Probe).
+package tokens
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Token is a bearer token and how long the target said it lasts.
+type Token struct {
+	Value    string
+	Lifetime time.Duration // 0 when the target did not say
+}
+
+// maxAnswer bounds what is read of an auth answer.
+const maxAnswer = 64 << 10
+
+// Login asks the target at base (http://127.0.0.1:P) for a token for client.
+func Login(ctx context.Context, rt http.RoundTripper, base, client string) (Token, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/login?client="+url.QueryEscape(client), nil)
+	if err != nil {
+		return Token{}, fmt.Errorf("tokens: login: %w", err)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return Token{}, fmt.Errorf("tokens: login %s: %w", client, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return Token{}, fmt.Errorf("tokens: login %s: %w", client, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Token{}, fmt.Errorf("tokens: login %s: %s", client, resp.Status)
+	}
+	var answer struct {
+		Token     string  `json:"token"`
+		ExpiresIn float64 `json:"expires_in"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil || answer.Token == "" {
+		return Token{}, fmt.Errorf("tokens: login %s: want {\"token\": ..., \"expires_in\": ...}, got %.80q", client, body)
+	}
+	return Token{Value: answer.Token, Lifetime: time.Duration(max(answer.ExpiresIn, 0) * float64(time.Second))}, nil
+}
+
+// Logout asks the target to revoke token and returns its answer's status:
+// 204 revoked, 409 the target cannot revoke it (a JWT).
+func Logout(ctx context.Context, rt http.RoundTripper, base, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/logout", nil)
+	if err != nil {
+		return 0, fmt.Errorf("tokens: logout: %w", err)
+	}
+	Authorize(req, token)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return 0, fmt.Errorf("tokens: logout: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusConflict {
+		return resp.StatusCode, fmt.Errorf("tokens: logout: %s", resp.Status)
+	}
+	return resp.StatusCode, nil
+}
+
+// Authorize sets req's bearer token.
+func Authorize(req *http.Request, token string) {
+	req.Header.Set("Authorization", "Bearer "+token)
+}
+
+// ErrRejected is Try's error when the target refused the token (401).
+var ErrRejected = errors.New("tokens: token rejected (401)")
+
+// Try sends GET base+path with token: nil when the target took the token
+// (any answer but 401 and 5xx), ErrRejected on 401, another error when it
+// could not tell (a 5xx, a transport error).
+func Try(ctx context.Context, rt http.RoundTripper, base, path, token string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return fmt.Errorf("tokens: try: %w", err)
+	}
+	Authorize(req, token)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("tokens: try: %w", err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return ErrRejected
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("tokens: try: %s", resp.Status)
+	}
+	return nil
+}

@@ -63,8 +63,8 @@ calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=1
 # Budgets are execution counts, not durations: a duration budget trips a race
 # in Go 1.26's fuzz coordinator that fails at the deadline with "context
 # deadline exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
-fuzzparse ?= 50000x
-fuzzdecode ?= 150000x
+fuzzparse ?= 25000x
+fuzzdecode ?= 75000x
 fuzz: ## fuzz the scenario parser and the results decoder: make fuzz [fuzzparse=100000x fuzzdecode=300000x]
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(fuzzparse) -fuzzminimizetime 5s ./scenarios
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(fuzzdecode) -fuzzminimizetime 5s ./reports/compare

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/analyse"
 	"github.com/loadlab/loadlab/harness/duet"
 	"github.com/loadlab/loadlab/harness/images"
 	"github.com/loadlab/loadlab/reports"
@@ -88,11 +89,16 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		} else if long {
 			sc = sc.Scaled(4)
 		}
-		alpha, _ := cmd.Flags().GetFloat64("alpha")
-		gated := len(sc.Variants) * len(sc.Load) * len(compare.Metrics)
-		if need := compare.PairedRoundsNeeded(alpha, gated); rounds < need {
-			fmt.Fprintf(c.stderr, "ab: warning: %d round(s): the %d gated rows (the whole run's %s of %d variant(s) × %d stream(s)) need at least %d paired rounds to be judged at alpha %g; with fewer only a check can fail the gate (--rounds %d)\n",
-				rounds, gated, metricNames(), len(sc.Variants), len(sc.Load), need, alpha, need)
+		phases := 0
+		for _, p := range phaseNames(sc) {
+			if judging.gates(p) {
+				phases++
+			}
+		}
+		gated := phases * len(sc.Variants) * len(sc.Load) * len(compare.Metrics)
+		if need := compare.PairedRoundsNeeded(judging.alpha, gated); gated > 0 && rounds < need {
+			fmt.Fprintf(c.stderr, "ab: warning: %d round(s): the %d gated rows (%s of %d phase(s) × %d variant(s) × %d stream(s)) need at least %d paired rounds to be judged at alpha %g; with fewer only a check can fail the gate (--rounds %d)\n",
+				rounds, gated, metricNames(), phases, len(sc.Variants), len(sc.Load), need, judging.alpha, need)
 		}
 		imgs := set()
 		if _, err := c.ensureImages(ctx, imgs, false); err != nil {
@@ -123,7 +129,7 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 		if err := writeDuet(wctx, dir, sides, outcome); err != nil {
 			return errors.Join(runErr, err)
 		}
-		opts := append(judging(), compare.WithPaired(true),
+		opts := append(judging.options(), compare.WithPaired(true),
 			compare.WithLabels("base ("+baseSpec+")", "head ("+headSpec+")"))
 		rep, err := compare.CompareRuns(outcome.Base, outcome.Head, opts...)
 		if err != nil {
@@ -206,4 +212,18 @@ func metricNames() string {
 		names[i] = string(m)
 	}
 	return strings.Join(names, ", ")
+}
+
+// phaseNames are the phases a run of sc reports (analyse.Phases over its
+// planned fault windows).
+func phaseNames(sc *scenarios.Scenario) []string {
+	planned := make([]results.FaultWindow, len(sc.Faults))
+	for i, f := range sc.Faults {
+		planned[i] = results.FaultWindow{Name: f.Name, PlannedAtS: f.At.Seconds(), PlannedForS: f.For.Seconds(), ActiveFromS: -1, ActiveToS: -1}
+	}
+	var names []string
+	for _, p := range analyse.Phases(sc.Duration.Seconds(), planned) {
+		names = append(names, p.Name)
+	}
+	return names
 }

@@ -55,7 +55,7 @@ Exit status: 0 no regression, 1 regression, 2 error.`,
 		if err != nil {
 			return exitErr(exitUsage, err)
 		}
-		opts := append(judging(), compare.WithPaired(paired))
+		opts := append(judging.options(), compare.WithPaired(paired))
 		if len(labels) == 2 {
 			opts = append(opts, compare.WithLabels(labels[0], labels[1]))
 		} else if len(labels) != 0 {
@@ -97,32 +97,42 @@ func writeComparePage(path string, rep *compare.Report, base, head []*results.Re
 
 // judgeFlags adds the flags that say how rows are judged (alpha,
 // thresholds, phases, correction) and returns their options.
-func judgeFlags(cmd *cobra.Command) func() []compare.Option {
-	var (
-		noCorrection bool
-		alpha        float64
-		phases       []string
-		gated        []string
-		th           = compare.DefaultThresholds()
-	)
-	cmd.Flags().Float64Var(&alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
-	cmd.Flags().Var(fraction{&th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
-	cmd.Flags().Var(fraction{&th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
-	cmd.Flags().Var(fraction{&th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
-	cmd.Flags().Var(fraction{&th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
-	cmd.Flags().StringArrayVar(&phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
-	cmd.Flags().StringArrayVar(&gated, "gate", []string{compare.GatePhase}, "phase whose rows can fail the gate (repeatable; 'all' for every phase); the other phases' rows are reported as leads")
-	cmd.Flags().BoolVar(&noCorrection, "no-correction", false, "plain one-sided 1-alpha bounds, not simultaneous over the gated rows")
-	return func() []compare.Option {
-		opts := []compare.Option{compare.WithAlpha(alpha), compare.WithThresholds(th), compare.WithCorrection(!noCorrection)}
-		if len(phases) > 0 {
-			opts = append(opts, compare.WithPhases(compare.OnlyPhases(phases...)))
-		}
-		if slices.Contains(gated, "all") {
-			opts = append(opts, compare.WithGate(nil))
-		} else {
-			opts = append(opts, compare.WithGate(compare.OnlyPhases(gated...)))
-		}
-		return opts
+func judgeFlags(cmd *cobra.Command) *judging {
+	j := &judging{th: compare.DefaultThresholds()}
+	cmd.Flags().Float64Var(&j.alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
+	cmd.Flags().Var(fraction{&j.th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&j.th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&j.th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
+	cmd.Flags().Var(fraction{&j.th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")
+	cmd.Flags().StringArrayVar(&j.phases, "phase", nil, "compare only this phase (repeatable), e.g. --phase 'during db-partition'")
+	cmd.Flags().StringArrayVar(&j.gated, "gate", []string{compare.GatePhase}, "phase whose rows can fail the gate (repeatable; 'all' for every phase); the other phases' rows are reported as leads")
+	cmd.Flags().BoolVar(&j.noCorrection, "no-correction", false, "plain one-sided 1-alpha bounds, not simultaneous over the gated rows")
+	return j
+}
+
+// judging is how compare and ab judge, as their flags say.
+type judging struct {
+	noCorrection bool
+	alpha        float64
+	phases       []string // compared; none: all
+	gated        []string // phases whose rows gate; "all": every phase
+	th           compare.Thresholds
+}
+
+// options are the comparison's options.
+func (j *judging) options() []compare.Option {
+	opts := []compare.Option{compare.WithAlpha(j.alpha), compare.WithThresholds(j.th), compare.WithCorrection(!j.noCorrection)}
+	if len(j.phases) > 0 {
+		opts = append(opts, compare.WithPhases(compare.OnlyPhases(j.phases...)))
 	}
+	if slices.Contains(j.gated, "all") {
+		return append(opts, compare.WithGate(nil))
+	}
+	return append(opts, compare.WithGate(compare.OnlyPhases(j.gated...)))
+}
+
+// gates reports whether phase's rows are compared and can fail the gate.
+func (j *judging) gates(phase string) bool {
+	compared := len(j.phases) == 0 || slices.Contains(j.phases, phase)
+	return compared && (slices.Contains(j.gated, "all") || slices.Contains(j.gated, phase))
 }

@@ -266,7 +266,7 @@ func TestRenderWritesEverything(t *testing.T) {
 		t.Errorf("files %q, want %q (no temp files left)", got, want)
 	}
 	plots, _ := os.ReadDir(filepath.Join(dir, PlotsDir))
-	if len(plots) != 2*((3+1+2+2)*2+2+2+1) { // svg+png × ((3 per stream + a spectrum + a status chart and a heatmap per variant) × 2 streams + 2 metrics + 2 summaries + 1 anomaly timeline)
+	if len(plots) != 2*((3+1+2+2)*2+2+3+1) { // svg+png × ((3 per stream + a spectrum + a status chart and a heatmap per variant) × 2 streams + 2 metrics + 3 summaries (latency, success, lost writes) + 1 anomaly timeline)
 		t.Errorf("%d plot files", len(plots))
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, SummaryFile))
@@ -341,8 +341,8 @@ func TestHTMLSelfContained(t *testing.T) {
 		}
 	}
 	walk(doc)
-	if svgs != 21 { // 20 charts and the anomaly timeline
-		t.Errorf("%d inline <svg>, want 21", svgs)
+	if svgs != 22 { // 21 charts and the anomaly timeline
+		t.Errorf("%d inline <svg>, want 22", svgs)
 	}
 	if scripts != 0 || links != 0 {
 		t.Errorf("%d script/img/iframe and %d <link> elements", scripts, links)

@@ -145,8 +145,10 @@ func build(r *results.Results) []*spec {
 	if len(streams) > 0 && len(r.Variants) > 0 {
 		specs = append(specs, summaryLatencyChart(r, streams), summarySuccessChart(r, streams))
 	}
-	if inc := summaryIncrementsChart(r); inc != nil {
-		specs = append(specs, inc)
+	for _, sp := range []*spec{summaryIncrementsChart(r), summaryLostWritesChart(r)} {
+		if sp != nil {
+			specs = append(specs, sp)
+		}
 	}
 	specs = append(specs, timelineCharts(r)...)
 	// Names that differ only in characters fileName replaces would share a

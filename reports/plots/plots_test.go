@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,38 @@ func TestRenderKeepsNamesApart(t *testing.T) {
 	// Per stream: latency, throughput, success, status of the one variant.
 	if charts[0].Name != "latency-a_b" || charts[4].Name != "latency-a_b-2" {
 		t.Errorf("names %q and %q", charts[0].Name, charts[4].Name)
+	}
+}
+
+// TestLostWritesChart: the lost-writes summary appears when a variant lost
+// an acknowledged write or a check judges lost writes (a durability lesson
+// shows its zeros too), and not for a run that lost nothing unasked.
+func TestLostWritesChart(t *testing.T) {
+	run := func(lost int64, checked bool) *results.Results {
+		r := &results.Results{}
+		for i, n := range []int64{0, lost} {
+			v := results.Variant{Name: []string{"sync", "async"}[i], History: &results.History{AckedWrites: 100, LostWrites: n}}
+			if checked {
+				v.Checks = []results.CheckResult{{Metric: "lost_writes"}}
+			}
+			r.Variants = append(r.Variants, v)
+		}
+		return r
+	}
+	if s := summaryLostWritesChart(run(0, false)); s != nil {
+		t.Error("a chart of zeros for a run that lost nothing and judged no lost writes")
+	}
+	for _, r := range []*results.Results{run(7, false), run(0, true)} {
+		charts, err := Render(r, t.TempDir(), SVG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(charts, func(c Chart) bool { return c.Name == "summary-lost-writes" })
+		if i < 0 {
+			t.Fatal("no lost-writes chart")
+		}
+		if !bytes.Contains(charts[i].SVG, []byte("of 100 acknowledged")) {
+			t.Errorf("the bars are not labelled with their counts")
+		}
 	}
 }

@@ -111,35 +111,92 @@ func summarySuccessChart(r *results.Results, streams []string) *spec {
 // the count, the p50, p99 and throughput of the increment stream over the
 // whole run. nil when no variant's counters were checked.
 func summaryIncrementsChart(r *results.Results) *spec {
-	s := newSpec("summary-increments", "summary", "", "Lost updates and what each design costs (whole run)",
-		"variant", "lost updates (% of acknowledged increments)")
-	checked, maxV := false, 0.0
-	var names []string
-	var labels plotter.XYLabels
+	bars := make([]labelledBar, len(r.Variants))
 	for i := range r.Variants {
 		v := &r.Variants[i]
-		names = append(names, v.Name)
+		bars[i].name = v.Name
 		if v.History == nil || v.History.Increments == nil || v.History.Increments.Unread != "" {
 			continue
 		}
-		checked = true
 		inc := v.History.Increments
-		pct := 100 * finite(inc.LostRatio)
-		bar, err := plotter.NewBarChart(plotter.Values{pct}, vg.Points(36))
+		bars[i].value, bars[i].ok = 100*finite(inc.LostRatio), true
+		bars[i].label = fmt.Sprintf("%d lost", inc.Lost)
+		if lat, rps, ok := incrementCost(v); ok {
+			bars[i].label += fmt.Sprintf("\np50 %s ms, p99 %s ms\n%.0f ok/s", trimFloat(lat.P50), trimFloat(lat.P99), rps)
+		}
+	}
+	return labelledBars("summary-increments", "Lost updates and what each design costs (whole run)",
+		"lost updates (% of acknowledged increments)", bars)
+}
+
+// summaryLostWritesChart shows each variant's lost writes (acknowledged
+// writes the final state does not hold, as a share of the acknowledged),
+// each bar labelled with the counts and how long after its first fault
+// ended every stream answered again. nil unless a variant lost a write or a check judges lost writes:
+// a lesson about durability reads at a glance, and a run that lost nothing
+// is not given a chart of zeros.
+func summaryLostWritesChart(r *results.Results) *spec {
+	bars := make([]labelledBar, len(r.Variants))
+	show := false
+	for i := range r.Variants {
+		v := &r.Variants[i]
+		bars[i].name = v.Name
+		for _, c := range v.Checks {
+			show = show || c.Metric == "lost_writes"
+		}
+		h := v.History
+		if h == nil || h.Incomplete != "" || h.AckedWrites == 0 {
+			continue
+		}
+		show = show || h.LostWrites > 0
+		bars[i].value, bars[i].ok = 100*float64(h.LostWrites)/float64(h.AckedWrites), true
+		bars[i].label = fmt.Sprintf("%d lost\nof %d acknowledged", h.LostWrites, h.AckedWrites)
+		for _, f := range v.Faults {
+			if f.RecoveryS != nil && *f.RecoveryS > 0 {
+				bars[i].label += fmt.Sprintf("\nback in %.1f s", *f.RecoveryS)
+				break
+			}
+		}
+	}
+	if !show {
+		return nil
+	}
+	return labelledBars("summary-lost-writes", "Acknowledged writes lost, by variant (whole run)",
+		"lost writes (% of acknowledged writes)", bars)
+}
+
+// labelledBar is one variant's bar of a labelledBars chart; ok is false
+// when the variant has nothing to show (no bar, its name stays on the axis).
+type labelledBar struct {
+	name, label string
+	value       float64
+	ok          bool
+}
+
+// labelledBars draws one bar per variant, each labelled above; nil when no
+// variant has a bar.
+func labelledBars(name, title, yLabel string, bars []labelledBar) *spec {
+	s := newSpec(name, "summary", "", title, "variant", yLabel)
+	shown, maxV := false, 0.0
+	names := make([]string, len(bars))
+	var labels plotter.XYLabels
+	for i, b := range bars {
+		names[i] = b.name
+		if !b.ok {
+			continue
+		}
+		bar, err := plotter.NewBarChart(plotter.Values{finite(b.value)}, vg.Points(36))
 		if err != nil {
 			continue
 		}
+		shown = true
 		bar.XMin, bar.Color, bar.LineStyle.Width = float64(i), variantColor(i), 0
 		s.plot.Add(bar)
-		maxV = math.Max(maxV, pct)
-		label := fmt.Sprintf("%d lost", inc.Lost)
-		if lat, rps, ok := incrementCost(v); ok {
-			label += fmt.Sprintf("\np50 %s ms, p99 %s ms\n%.0f ok/s", trimFloat(lat.P50), trimFloat(lat.P99), rps)
-		}
-		labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: pct})
-		labels.Labels = append(labels.Labels, label)
+		maxV = math.Max(maxV, finite(b.value))
+		labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: finite(b.value)})
+		labels.Labels = append(labels.Labels, b.label)
 	}
-	if !checked {
+	if !shown {
 		return nil
 	}
 	s.plot.NominalX(names...)

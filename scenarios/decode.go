@@ -529,23 +529,9 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 	case kill && revoke:
 		d.errorAt(f.keys["revoke"], f.field("revoke"), "a fault either kills a container or revokes a token, not both")
 	case revoke:
-		if v, ok := f.str("revoke"); ok && d.oneOf(f.get("revoke"), f.field("revoke"), v, []string{RevokeToken}) {
-			ft.Revoke = v
-		}
-		for _, k := range []string{"link", "toxic"} {
-			if f.has(k) {
-				d.errorAt(f.keys[k], f.field(k), "a revoke fault logs a client out and takes no %s", k)
-			}
-		}
+		ft.Revoke = d.linkless(f, "revoke", []string{RevokeToken}, "a revoke fault logs a client out")
 	case kill:
-		if v, ok := f.str("kill"); ok && d.oneOf(f.get("kill"), f.field("kill"), v, KillTargets) {
-			ft.Kill = v
-		}
-		for _, k := range []string{"link", "toxic"} {
-			if f.has(k) {
-				d.errorAt(f.keys[k], f.field(k), "a kill fault crashes a container and takes no %s", k)
-			}
-		}
+		ft.Kill = d.linkless(f, "kill", KillTargets, "a kill fault crashes a container")
 	default:
 		if f.require("link", strings.Join(Links, ", ")+", or kill: "+strings.Join(KillTargets, " | ")+" to crash a container, or revoke: token to log a client out") {
 			if v, ok := f.str("link"); ok && d.oneOf(f.get("link"), f.field("link"), v, Links) {
@@ -563,6 +549,22 @@ func (d *decoder) fault(f *fields, names *refs, lines map[string]int) (Fault, bo
 		ft.Toxic = d.toxic(f.get("toxic"), f.field("toxic"))
 	}
 	return ft, d.count() == errs
+}
+
+// linkless reads the kind of a fault that acts on no link (kill, revoke):
+// the value of key, one of allowed ("" when it is not), and an error at a
+// link or toxic, which such a fault does not take (what says what it does).
+func (d *decoder) linkless(f *fields, key string, allowed []string, what string) string {
+	var kind string
+	if v, ok := f.str(key); ok && d.oneOf(f.get(key), f.field(key), v, allowed) {
+		kind = v
+	}
+	for _, k := range []string{"link", "toxic"} {
+		if f.has(k) {
+			d.errorAt(f.keys[k], f.field(k), "%s and takes no %s", what, k)
+		}
+	}
+	return kind
 }
 
 func (d *decoder) toxic(n *yaml.Node, path string) Toxic {

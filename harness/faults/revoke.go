@@ -78,9 +78,8 @@ func (r *revocation) watch(rt http.RoundTripper, base, token string, loggedOut t
 	}
 }
 
-// end stops the probe and returns the lag (-1: the token was still taken).
-func (r *revocation) end() float64 {
+// end stops the probe; its lag is final from then on.
+func (r *revocation) end() {
 	close(r.stop)
 	<-r.done
-	return r.lag
 }

@@ -3,9 +3,9 @@
 // answers {"token": "...", "expires_in": seconds}; POST /auth/logout with
 // the token revokes it if the target can (204) or says it cannot (409).
 //
-// The load engine keeps one token per simulated client (Pool); the revoke
-// fault logs a probe client in and out and times how long its token still
-// works (Probe).
+// The load engine keeps one token per simulated client (Pool, Transport);
+// the revoke fault logs a probe client in and out (Login, Logout) and times
+// how long its token still works (Try).
 package tokens
 
 import (
@@ -59,21 +59,14 @@ func Login(ctx context.Context, rt http.RoundTripper, base, client string) (Toke
 // Logout asks the target to revoke token and returns its answer's status:
 // 204 revoked, 409 the target cannot revoke it (a JWT).
 func Logout(ctx context.Context, rt http.RoundTripper, base, token string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/logout", nil)
-	if err != nil {
+	status, err := send(ctx, rt, http.MethodPost, base+"/auth/logout", token)
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("tokens: logout: %w", err)
+	case status != http.StatusNoContent && status != http.StatusConflict:
+		return status, fmt.Errorf("tokens: logout: %d %s", status, http.StatusText(status))
 	}
-	Authorize(req, token)
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return 0, fmt.Errorf("tokens: logout: %w", err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusConflict {
-		return resp.StatusCode, fmt.Errorf("tokens: logout: %s", resp.Status)
-	}
-	return resp.StatusCode, nil
+	return status, nil
 }
 
 // Authorize sets req's bearer token.
@@ -88,22 +81,31 @@ var ErrRejected = errors.New("tokens: token rejected (401)")
 // (any answer but 401 and 5xx), ErrRejected on 401, another error when it
 // could not tell (a 5xx, a transport error).
 func Try(ctx context.Context, rt http.RoundTripper, base, path, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-	if err != nil {
+	status, err := send(ctx, rt, http.MethodGet, base+path, token)
+	switch {
+	case err != nil:
 		return fmt.Errorf("tokens: try: %w", err)
+	case status == http.StatusUnauthorized:
+		return ErrRejected
+	case status >= 500:
+		return fmt.Errorf("tokens: try: %d %s", status, http.StatusText(status))
+	}
+	return nil
+}
+
+// send sends a request without a body, with token, and returns the
+// answer's status; the body is drained so the connection is reused.
+func send(ctx context.Context, rt http.RoundTripper, method, url, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return 0, err
 	}
 	Authorize(req, token)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("tokens: try: %w", err)
+		return 0, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		return ErrRejected
-	case resp.StatusCode >= 500:
-		return fmt.Errorf("tokens: try: %s", resp.Status)
-	}
-	return nil
+	return resp.StatusCode, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loadlab/loadlab/reports/results"
@@ -338,23 +340,33 @@ func (r *Report) compareVariant(cfg *config, bv, hv *results.Variant, baseRuns, 
 	r.compareChecks(cfg, bv, hv, baseRuns, headRuns)
 }
 
+// noteSaturation notes, per side, the runs whose load generator could not
+// keep its schedule for that stream: one note a side, however many runs.
 func (r *Report) noteSaturation(variant, stream string, baseRuns, headRuns []*results.Variant) {
 	for _, side := range []struct {
 		label string
 		runs  []*results.Variant
 	}{{r.Base.Label, baseRuns}, {r.Head.Label, headRuns}} {
+		var saturated []string
+		var sent, intended int64
+		var worst float64
 		for i, v := range side.runs {
 			s, _ := lookup(v, stream, "")
 			if s == nil || !s.Saturated {
 				continue
 			}
-			which := side.label
-			if len(side.runs) > 1 {
-				which = fmt.Sprintf("%s run %d", side.label, i+1)
-			}
-			r.Notes = append(r.Notes, fmt.Sprintf("%s: load generator of %s/%s was saturated (sent %d of %d intended, worst lateness %.0fms): its latency and throughput measure the generator too",
-				which, variant, s.Name, s.Sent, s.Intended, s.MaxLateMs))
+			saturated = append(saturated, strconv.Itoa(i+1))
+			sent, intended, worst = sent+s.Sent, intended+s.Intended, max(worst, s.MaxLateMs)
 		}
+		if len(saturated) == 0 {
+			continue
+		}
+		which := side.label
+		if len(side.runs) > 1 {
+			which = fmt.Sprintf("%s, %d of %d runs (%s)", side.label, len(saturated), len(side.runs), strings.Join(saturated, ", "))
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("%s: load generator of %s/%s was saturated (sent %d of %d intended, worst lateness %.0fms): its latency and throughput measure the generator too",
+			which, variant, stream, sent, intended, worst))
 	}
 }
 

@@ -55,9 +55,9 @@ bench: images ## run the benchmarks (results go to docs/PERFORMANCE.md by hand)
 # gates) takes hours on 2 cores; the counts are variables.
 aa      ?= 20
 planted ?= 20
-rounds  ?= 16
+rounds  ?= 20
 variant ?=
-calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=16 variant=cp] (hours; figures go to docs/PERFORMANCE.md)
+calibrate: images ## measure the gate: make calibrate [aa=20 planted=20 rounds=20 variant=cp] (hours; figures go to docs/PERFORMANCE.md)
 	$(GO) run ./cmd/calibrate -aa $(aa) -planted $(planted) -rounds $(rounds) $(if $(variant),-variant $(variant)) -out $(out)/calibrate
 
 # Budgets are execution counts, not durations: a duration budget trips a race

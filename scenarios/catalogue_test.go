@@ -103,6 +103,16 @@ func TestCatalogue(t *testing.T) {
 					t.Errorf("Quick: fault %s at %v for %v lost its before or after phase", f.Name, f.At, f.For)
 				}
 			}
+			r := s.QuickRound()
+			if r.Duration > RoundDuration && r.shortestPhase() > RoundMinPhase+time.Second || r.Duration > q.Duration {
+				t.Errorf("QuickRound: duration %v: longer than %v without a phase that needs it", r.Duration, RoundDuration)
+			}
+			if p := r.shortestPhase(); p < RoundMinPhase && p < q.shortestPhase() {
+				t.Errorf("QuickRound: a fault phase of %v, want at least %v", p, RoundMinPhase)
+			}
+			if err := checkSchedule(r); err != nil {
+				t.Errorf("QuickRound: %v", err)
+			}
 		})
 	}
 }

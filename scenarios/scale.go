@@ -23,6 +23,21 @@ const (
 	QuickMinPhase = 5 * time.Second
 )
 
+// Quick duet rounds (QuickRound). A duet's evidence is one value per side
+// per round, and what varies from round to round on a shared machine is the
+// round as a whole (which core each side's processes landed on, what else
+// ran), not its seconds: quick rounds of 6 s measured head/base ratios as
+// spread as rounds of 15 s (docs/PERFORMANCE.md). So a quick duet runs
+// more, shorter rounds in the same minutes.
+const (
+	RoundDuration = 4 * time.Second
+	// RoundMinPhase is the shortest a fault phase gets in a quick round:
+	// at the catalogue's ~100 requests/s, about 100 requests behind each
+	// round's phase p50. Only the whole run gates by default; phase rows
+	// are leads, and need only enough requests for their p50 to be a value.
+	RoundMinPhase = time.Second
+)
+
 // scaleStep is the resolution of scaled times: the fault scheduler and the
 // per-second report have no use for finer ones.
 const scaleStep = 100 * time.Millisecond
@@ -148,6 +163,30 @@ func (s *Scenario) Quick() *Scenario {
 	}
 	c.Settle = min(c.Settle, QuickSettle)
 	return c
+}
+
+// QuickRound returns s as one round of a quick duet (loadlab ab --quick)
+// runs it: its quick run (Quick), shortened to about RoundDuration of load,
+// keeping every fault phase at least RoundMinPhase (unless it was shorter
+// in the quick run). The timeline keeps its shape: faults come at the same
+// fractions of the run.
+func (s *Scenario) QuickRound() *Scenario {
+	q := s.Quick()
+	if q.Duration <= RoundDuration {
+		return q
+	}
+	f := float64(RoundDuration) / float64(q.Duration)
+	if p := q.shortestPhase(); p > 0 && float64(p)*f < float64(RoundMinPhase) {
+		f = min(1, float64(RoundMinPhase)/float64(p))
+	}
+	r := q.Scaled(f)
+	// A crash's downtime is not scaled, so the phase after it shrinks
+	// faster than the run: lengthen the run, not the schedule's floor.
+	for floor := min(RoundMinPhase, q.shortestPhase()); r.shortestPhase() < floor && f < 1; {
+		f = min(1, f*1.05)
+		r = q.Scaled(f)
+	}
+	return r
 }
 
 // shortestPhase is the shortest before, during or after phase of s's

@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,15 +35,19 @@ import (
 
 // gate is the outcome of one duet gate.
 type gate struct {
-	Kind      string        `json:"kind"` // "A/A" or "+10%" etc.
-	Delay     time.Duration `json:"delay_ns,omitempty"`
-	Verdict   string        `json:"verdict"`
-	Failed    bool          `json:"failed"` // the gate would fail the build (exit 1)
-	GetP50    []string      `json:"get_p50_rows"`
-	Took      time.Duration `json:"took_ns"`
-	LoadStart string        `json:"loadavg_start"`
-	LoadEnd   string        `json:"loadavg_end"`
-	Err       string        `json:"error,omitempty"`
+	Kind  string        `json:"kind"` // "A/A" or "+10%" etc.
+	Delay time.Duration `json:"delay_ns,omitempty"`
+	// SizedFromMs is the GET p50 the delay is a fraction of: the previous
+	// gate's base side's.
+	SizedFromMs float64       `json:"sized_from_ms,omitempty"`
+	Verdict     string        `json:"verdict"`
+	Failed      bool          `json:"failed"` // the gate would fail the build (exit 1)
+	GetP50      []string      `json:"get_p50_rows"`
+	Ratio       float64       `json:"get_p50_ratio,omitempty"` // the first GET stream's whole-run p50 head/base
+	Took        time.Duration `json:"took_ns"`
+	LoadStart   string        `json:"loadavg_start"`
+	LoadEnd     string        `json:"loadavg_end"`
+	Err         string        `json:"error,omitempty"`
 	// Rounds keeps every round's whole-run GET p50 of both sides, so that
 	// other rules (fewer rounds, another interval) can be judged afterwards
 	// on the same gates.
@@ -69,18 +74,20 @@ func main() {
 		rounds  = flag.Int("rounds", duet.DefaultRounds, "rounds per gate")
 		getP50  = flag.Float64("get-p50", 0, "GET p50 in ms to size the slowdowns by (default: measured by the A/A gates, or one extra gate)")
 		out     = flag.String("out", "results/calibrate", "directory for calibrate.json")
+		scale   = flag.Float64("scale", 1, "scale each quick round's timeline by this factor (to measure other round lengths)")
+		keep    = flag.Bool("keep", false, "also write every gate's per-round results (OUT/<time>/gate-NN/{base,head}/round-NN), to judge other rules on the same gates with loadlab compare --paired")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := run(ctx, log, *name, *variant, *aa, *planted, *sizes, *rounds, *getP50, *out); err != nil {
+	if err := run(ctx, log, *name, *variant, *aa, *planted, *sizes, *rounds, *getP50, *scale, *keep, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "calibrate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, name, variant string, aa, planted int, sizeList string, rounds int, p50 float64, out string) error {
+func run(ctx context.Context, log *slog.Logger, name, variant string, aa, planted int, sizeList string, rounds int, p50, scale float64, keep bool, out string) error {
 	var fractions []float64
 	for _, f := range strings.Split(sizeList, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -98,7 +105,10 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 			return err
 		}
 	}
-	sc = sc.Quick()
+	sc = sc.QuickRound()
+	if scale != 1 {
+		sc = sc.Scaled(scale)
+	}
 	env.Prepare()
 	imgs := images.FromEnv(images.Default)
 	if _, err := images.Ensure(ctx, imgs); err != nil {
@@ -112,9 +122,18 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(out, "calibrate-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	path := filepath.Join(out, "calibrate-"+stamp+".json")
 	var gates []gate
 	var saveErr error
+	// keepDir is where the next gate's rounds go ("": not kept); the gates
+	// are numbered as in calibrate-<time>.json.
+	keepDir := func() string {
+		if !keep {
+			return ""
+		}
+		return filepath.Join(out, stamp, fmt.Sprintf("gate-%02d", len(gates)+1))
+	}
 	report := func(g gate) {
 		gates = append(gates, g)
 		fmt.Fprintf(os.Stderr, "%-5s gate %2d: %-22s fails=%-5v took %-6s load %s → %s  GET p50 rows: %s %s\n",
@@ -129,7 +148,7 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 		// A gate that failed to run (a busy machine can keep a side from
 		// starting) measured nothing: try again, a few times.
 		for try := 0; try < 3 && !(p50 > 0) && ctx.Err() == nil; try++ {
-			g := runGate(ctx, log, sc, "A/A", same, same, rounds)
+			g := runGate(ctx, log, sc, "A/A", same, same, rounds, keepDir())
 			report(g)
 			if aa > 0 && g.Err == "" {
 				aa--
@@ -145,14 +164,19 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 	// in blocks, so that the machine's load over the hours a calibration
 	// takes weighs on every kind alike, and a calibration stopped early has
 	// counted each kind about as often.
+	//
+	// A planted delay is a fraction of the GET p50 the previous gate's base
+	// side measured (the base side is never planted): the p50 drifts with
+	// what else the machine does, and a delay sized once, hours before,
+	// planted "+30 %" that measured as +25 % once the machine got busier.
 	type kind struct {
-		name  string
-		n     int
-		delay time.Duration
+		name     string
+		n        int
+		fraction float64 // of the GET p50; 0 for A/A
 	}
 	kinds := []kind{{name: "A/A", n: aa}}
 	for _, f := range fractions {
-		kinds = append(kinds, kind{fmt.Sprintf("+%g%%", math.Round(1000*f)/10), planted, time.Duration(f * p50 * float64(time.Millisecond)).Round(time.Microsecond)})
+		kinds = append(kinds, kind{fmt.Sprintf("+%g%%", math.Round(1000*f)/10), planted, f})
 	}
 	for turn := 0; ctx.Err() == nil; turn++ {
 		ran := false
@@ -162,16 +186,22 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 			}
 			ran = true
 			head := same
-			if k.delay > 0 {
-				d := k.delay.String()
+			delay := time.Duration(k.fraction * p50 * float64(time.Millisecond)).Round(time.Microsecond)
+			if delay > 0 {
+				d := delay.String()
 				head = duet.Side{Spec: "handler_delay=" + d, Image: imgs.Backend, Settings: map[string]string{"handler_delay": d}}
 			}
-			g := runGate(ctx, log, sc, k.name, same, head, rounds)
+			g := runGate(ctx, log, sc, k.name, same, head, rounds, keepDir())
 			if ctx.Err() != nil {
 				break // stopped mid-gate: a cut-short duet is not a measurement
 			}
-			g.Delay = k.delay
+			if delay > 0 {
+				g.Delay, g.SizedFromMs = delay, p50
+			}
 			report(g)
+			if g.baseP50 > 0 {
+				p50 = g.baseP50
+			}
 		}
 		if !ran {
 			break
@@ -182,7 +212,8 @@ func run(ctx context.Context, log *slog.Logger, name, variant string, aa, plante
 }
 
 // runGate runs one quick duet gate and judges it as `loadlab ab` does.
-func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind string, base, head duet.Side, rounds int) gate {
+// With keep set, every round's results of both sides are written there.
+func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind string, base, head duet.Side, rounds int, keep string) gate {
 	g := gate{Kind: kind, LoadStart: loadavg(), baseP50: math.NaN()}
 	start := time.Now()
 	o, err := duet.Run(ctx, sc, base, head, duet.WithRounds(rounds), duet.WithLogger(log), duet.WithQuick(true))
@@ -190,6 +221,15 @@ func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind
 	if err != nil {
 		g.Err, g.Verdict = err.Error(), "error"
 		return g
+	}
+	if keep != "" {
+		for i := range o.Base {
+			round := fmt.Sprintf("round-%02d", i+1)
+			if err := errors.Join(results.Write(filepath.Join(keep, "base", round), o.Base[i]), results.Write(filepath.Join(keep, "head", round), o.Head[i])); err != nil {
+				g.Err, g.Verdict = err.Error(), "error"
+				return g
+			}
+		}
 	}
 	rep, err := compare.CompareRuns(o.Base, o.Head, compare.WithPaired(true))
 	if err != nil {
@@ -201,6 +241,9 @@ func runGate(ctx context.Context, log *slog.Logger, sc *scenarios.Scenario, kind
 	for _, row := range rep.Rows {
 		if row.Metric == compare.MetricP50 && row.Phase == "whole" && isGet(o.Base[0], row.Variant, row.Stream) {
 			g.GetP50 = append(g.GetP50, fmt.Sprintf("%s/%s ×%.3f [%.3f, %.3f] %s", row.Variant, row.Stream, row.Est, row.Lo, row.Hi, row.Change))
+			if g.Ratio == 0 {
+				g.Ratio = row.Est
+			}
 			p50s = append(p50s, row.Base)
 		}
 	}
@@ -263,20 +306,20 @@ func summarize(w io.Writer, path, scenario string, rounds int, p50 float64, gate
 			kinds = append(kinds, g.Kind)
 		}
 	}
-	fmt.Fprintf(w, "calibration of the %s quick gate, %d rounds per gate, GET p50 %.2f ms (planted delays sized from it)\n\n", scenario, rounds, p50)
-	fmt.Fprintln(w, "| gates | planted | failed the gate | errors | median time per gate | load average (1 min) range |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|")
+	fmt.Fprintf(w, "calibration of the %s quick gate, %d rounds per gate; planted delays sized from the previous gate's base GET p50 (first: %.2f ms)\n\n", scenario, rounds, p50)
+	fmt.Fprintln(w, "| gates | planted | measured GET p50 ratio | failed the gate | errors | median time per gate | load average (1 min) range |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---|")
 	for _, k := range kinds {
 		var n, failed, errs int
-		var took []float64
-		var loads []float64
-		var delay time.Duration
+		var took, loads, delays, ratios []float64
 		for _, g := range gates {
 			if g.Kind != k {
 				continue
 			}
 			n++
-			delay = g.Delay
+			if g.Delay > 0 {
+				delays = append(delays, float64(g.Delay.Microseconds())/1000)
+			}
 			for _, l := range []string{g.LoadStart, g.LoadEnd} {
 				if v, err := strconv.ParseFloat(l, 64); err == nil {
 					loads = append(loads, v)
@@ -290,12 +333,19 @@ func summarize(w io.Writer, path, scenario string, rounds int, p50 float64, gate
 				failed++
 			}
 			took = append(took, g.Took.Seconds())
+			if g.Ratio > 0 {
+				ratios = append(ratios, g.Ratio)
+			}
 		}
 		planted := "none (A/A)"
-		if delay > 0 {
-			planted = "handler_delay=" + delay.String()
+		if len(delays) > 0 {
+			planted = fmt.Sprintf("handler_delay %.3f–%.3f ms", slices.Min(delays), slices.Max(delays))
 		}
-		fmt.Fprintf(w, "| %s ×%d | %s | %d of %d | %d | %.0f s | %.1f–%.1f |\n", k, n, planted, failed, n-errs, errs, median(took), slices.Min(append(loads, math.Inf(1))), slices.Max(append(loads, math.Inf(-1))))
+		measured := "—"
+		if len(ratios) > 0 {
+			measured = fmt.Sprintf("×%.2f–×%.2f (median ×%.2f)", slices.Min(ratios), slices.Max(ratios), median(ratios))
+		}
+		fmt.Fprintf(w, "| %s ×%d | %s | %s | %d of %d | %d | %.0f s | %.1f–%.1f |\n", k, n, planted, measured, failed, n-errs, errs, median(took), slices.Min(append(loads, math.Inf(1))), slices.Max(append(loads, math.Inf(-1))))
 	}
 	fmt.Fprintf(w, "\nevery gate: %s\n", path)
 }

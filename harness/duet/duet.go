@@ -37,11 +37,12 @@ import (
 )
 
 // DefaultRounds is how many rounds a duet runs unless WithRounds says
-// otherwise: the gate make calibrate measures (docs/PERFORMANCE.md). Half
-// of it left a true +30 % p50 slowdown inside the intervals on a busy
-// 2-core machine; a multiple of 4 holds every pairing of slot and launch
-// order equally often.
-const DefaultRounds = 16
+// otherwise: the gate make calibrate measures (docs/PERFORMANCE.md). On a
+// busy 2-core machine the head/base ratio of one round spreads by about
+// ±13 % whatever the round's length, so the rounds are what narrow the
+// bounds: twenty quick rounds of 4 s fit a 3-minute gate. A multiple of 4
+// holds every pairing of slot and launch order equally often.
+const DefaultRounds = 20
 
 // Option configures Run.
 type Option func(*duet)

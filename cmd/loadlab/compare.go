@@ -100,7 +100,7 @@ func writeComparePage(path string, rep *compare.Report, base, head []*results.Re
 func judgeFlags(cmd *cobra.Command) *judging {
 	j := &judging{th: compare.DefaultThresholds()}
 	cmd.Flags().Float64Var(&j.alpha, "alpha", compare.DefaultAlpha, "1 - confidence of the intervals")
-	cmd.Flags().Var(fraction{&j.th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1")
+	cmd.Flags().Var(fraction{&j.th.P50Increase}, "p50", "p50 increase that counts as a regression, e.g. 10% or 0.1 (default 5%)")
 	cmd.Flags().Var(fraction{&j.th.P99Increase}, "p99", "p99 increase that counts as a regression, e.g. 10% or 0.1")
 	cmd.Flags().Var(fraction{&j.th.ThroughputDrop}, "throughput", "throughput drop that counts as a regression, e.g. 5% or 0.05")
 	cmd.Flags().Var(fraction{&j.th.SuccessRatioDrop}, "success-ratio", "success ratio drop that counts as a regression, in points: 1% or 0.01")

@@ -43,7 +43,7 @@ func TestLimitsOfTheDefaultThresholds(t *testing.T) {
 		m             Metric
 		worse, better float64
 	}{
-		{MetricP50, 1.10, 1 / 1.10},
+		{MetricP50, 1.05, 1 / 1.05},
 		{MetricP99, 1.10, 1 / 1.10},
 		{MetricThroughput, 0.95, 1 / 0.95},
 		{MetricSuccessRatio, -0.01, 0.01},

@@ -168,8 +168,8 @@ func TestPlantedShiftIsCaught(t *testing.T) {
 			r := mustCompareRuns(t, base, head, WithPaired(tc.paired))
 			if row := findRow(t, r, "cp", "reads", "whole", MetricP50); row.Change == ChangeRegression {
 				caught++
-				if !(row.Lo > 1.1 && row.Est > 1.15 && row.Est < 1.5) {
-					t.Errorf("caught row %+v: want ×1.3 with the interval above 1.1", row)
+				if !(row.Lo > 1+DefaultThresholds().P50Increase && row.Est > 1.15 && row.Est < 1.5) {
+					t.Errorf("caught row %+v: want ×1.3 with the interval above the threshold", row)
 				}
 			}
 			for _, row := range rowsWith(r, ChangeRegression) {
@@ -484,7 +484,12 @@ func TestPhaseRowsAreLeadsNotVerdicts(t *testing.T) {
 			synthVariant{Name: "ap", Streams: []synthStream{{Name: "reads", Shape: steady(0.02)}, {Name: "writes", Shape: steady(0.02)}}})
 		head = append(head, h)
 	}
-	r := mustCompareRuns(t, base, head, WithPaired(true))
+	// A third of the run at ×1.3 moves the whole run's p50 by about ×1.1:
+	// judged here against a +10 % threshold, so that only the phase row
+	// clears its threshold.
+	th := DefaultThresholds()
+	th.P50Increase = 0.10
+	r := mustCompareRuns(t, base, head, WithPaired(true), WithThresholds(th))
 	lead := findRow(t, r, "cp", "reads", "during "+synthFault, MetricP50)
 	if lead.Gated || lead.Change != ChangeRegression || lead.Cells().Judgement != "regression (not gated)" {
 		t.Errorf("the fault phase's row: gated %v, %q (%q), want a regression that is not gated", lead.Gated, lead.Change, lead.Cells().Judgement)

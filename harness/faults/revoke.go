@@ -39,9 +39,19 @@ func (s *Schedule) revoke(ctx context.Context) (*revocation, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.actionTimeout)
 	defer cancel()
 	rt := http.DefaultTransport
+	// A target whose token store was cut a moment ago may still refuse the
+	// login (a session store fails closed): that says nothing about
+	// revocation, so the login is retried until the action's deadline.
 	tok, err := tokens.Login(ctx, rt, s.target, revokeProbeClient)
-	if err != nil {
-		return nil, err
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for err != nil {
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-retry.C:
+			tok, err = tokens.Login(ctx, rt, s.target, revokeProbeClient)
+		}
 	}
 	if err := tokens.Try(ctx, rt, s.target, revokeProbePath, tok.Value); err != nil {
 		return nil, fmt.Errorf("a fresh token did not work: %w", err)

@@ -62,7 +62,7 @@ Exit status: 0 no regression, 1 regression, 2 error, 130 interrupted.`,
 	cmd.Flags().StringVar(&headSpec, "head", "", "the head side: image, git ref or settings overlay (required)")
 	cmd.Flags().IntVar(&rounds, "rounds", duet.DefaultRounds, "rounds (each runs both sides side by side)")
 	cmd.Flags().StringArrayVar(&variants, "variant", nil, "run only this variant (repeatable): fewer variants, more rounds in the same time")
-	cmd.Flags().BoolVar(&quick, "quick", false, "short rounds for CI: about 6s of load each (fault phases ≥ 2s), so that more rounds fit")
+	cmd.Flags().BoolVar(&quick, "quick", false, fmt.Sprintf("short rounds for CI: about %s of load each (fault phases ≥ %s), so that more rounds fit", scenarios.RoundDuration, scenarios.RoundMinPhase))
 	cmd.Flags().BoolVar(&long, "long", false, "run 4× longer")
 	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the comparison as Markdown")
 	cmd.Flags().StringVar(&out, "out", "results", "directory for results")

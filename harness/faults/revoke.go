@@ -42,15 +42,22 @@ func (s *Schedule) revoke(ctx context.Context) (*revocation, error) {
 	// A target whose token store was cut a moment ago may still refuse the
 	// login (a session store fails closed): that says nothing about
 	// revocation, so the login is retried until the action's deadline.
-	tok, err := tokens.Login(ctx, rt, s.target, revokeProbeClient)
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
-	for err != nil {
+	var tok tokens.Token
+	var last error // what the target said, not the deadline that cut the last try
+	for {
+		var err error
+		if tok, err = tokens.Login(ctx, rt, s.target, revokeProbeClient); err == nil {
+			break
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return nil, last
 		case <-retry.C:
-			tok, err = tokens.Login(ctx, rt, s.target, revokeProbeClient)
 		}
 	}
 	if err := tokens.Try(ctx, rt, s.target, revokeProbePath, tok.Value); err != nil {

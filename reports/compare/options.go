@@ -25,7 +25,7 @@ type Thresholds struct {
 //
 // The p50 threshold is what the gate's own calibration supports: a quick
 // duet of 20 rounds on a busy 2-core machine bounds the p50 ratio within
-// about ±8 %, so a true +30 % (measured ×1.19–×1.36) cleared +10 % in only
+// about ±8 %, so a true +30 % (measured ×1.18–×1.36) cleared +10 % in only
 // about half the gates, while no A/A gate's lower bound came near ×1.05
 // (docs/PERFORMANCE.md, "Calibration of the gate"). The p99 of a few
 // hundred requests a round spreads far more; its threshold stays +10 %.

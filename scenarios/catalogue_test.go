@@ -113,6 +113,11 @@ func TestCatalogue(t *testing.T) {
 			if err := checkSchedule(r); err != nil {
 				t.Errorf("QuickRound: %v", err)
 			}
+			for _, f := range r.Faults {
+				if f.At <= 0 || f.At+f.For >= r.Duration {
+					t.Errorf("QuickRound: fault %s at %v for %v lost its before or after phase", f.Name, f.At, f.For)
+				}
+			}
 		})
 	}
 }

@@ -181,32 +181,57 @@ func (s *Scenario) QuickRound() *Scenario {
 	}
 	r := q.Scaled(f)
 	// A crash's downtime is not scaled, so the phase after it shrinks
-	// faster than the run: lengthen the run, not the schedule's floor.
-	for floor := min(RoundMinPhase, q.shortestPhase()); r.shortestPhase() < floor && f < 1; {
+	// faster than the run, down to nothing: lengthen the run, not the
+	// schedule's floor.
+	for r.shortensAPhase(q, RoundMinPhase) && f < 1 {
 		f = min(1, f*1.05)
 		r = q.Scaled(f)
 	}
 	return r
 }
 
+// shortensAPhase reports whether s, a rescaled from, has a fault phase
+// shorter than floor that was not already shorter in from (or is empty
+// where from's was not).
+func (s *Scenario) shortensAPhase(from *Scenario, floor time.Duration) bool {
+	got := s.phases()
+	for i, p := range from.phases() {
+		if p > 0 && got[i] < min(floor, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // shortestPhase is the shortest before, during or after phase of s's
 // faults (but a kill's downtime and a revoke fault's phases); 0 without
-// faults.
+// faults. An empty phase (a fault from the start, or to the end) does not
+// count.
 func (s *Scenario) shortestPhase() time.Duration {
 	var shortest time.Duration
-	for _, f := range s.Faults {
-		if f.Revoke != "" {
-			continue // judged by its probe's own measure, not by phase statistics
-		}
-		during := f.For
-		if f.Kill != "" {
-			during = 0 // a crash's downtime is not scaled, and no phase statistic needs it long
-		}
-		for _, p := range []time.Duration{f.At, during, s.Duration - f.At - f.For} {
-			if p > 0 && (shortest == 0 || p < shortest) {
-				shortest = p
-			}
+	for _, p := range s.phases() {
+		if p > 0 && (shortest == 0 || p < shortest) {
+			shortest = p
 		}
 	}
 	return shortest
+}
+
+// phases lists the before, during and after phase of every fault of s that
+// shortestPhase weighs, in the faults' order, empty ones as 0: a kill's
+// downtime is 0 (it is not scaled, and no phase statistic needs it long),
+// and a revoke fault has none (its probe is judged by its own measure).
+func (s *Scenario) phases() []time.Duration {
+	var ps []time.Duration
+	for _, f := range s.Faults {
+		if f.Revoke != "" {
+			continue
+		}
+		during := f.For
+		if f.Kill != "" {
+			during = 0
+		}
+		ps = append(ps, f.At, during, max(0, s.Duration-f.At-f.For))
+	}
+	return ps
 }

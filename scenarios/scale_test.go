@@ -142,3 +142,20 @@ func TestQuickKeepsACrashsDowntime(t *testing.T) {
 		t.Errorf("quick: duration %s, crash at %s for %s; want 15s, at 6s for 2s", q.Duration, k.At, k.For)
 	}
 }
+
+// TestQuickRoundKeepsTheAfterOfASecondCrash: two crashes' downtimes, kept
+// as written, outgrow a quick round; the round lengthens until the phase
+// after the second crash is back (it came out empty, which no phase floor
+// saw).
+func TestQuickRoundKeepsTheAfterOfASecondCrash(t *testing.T) {
+	s := mustParse(t, strings.Replace(minimal, "duration: 30s", "duration: 38s", 1)+
+		"faults:\n  - {name: crash, kill: postgres, at: 10s, for: 2s}\n  - {name: again, kill: postgres, at: 24s, for: 2s}\n")
+	r := s.QuickRound()
+	again := r.Faults[1]
+	if after := r.Duration - again.At - again.For; after < RoundMinPhase {
+		t.Errorf("quick round: %s long, second crash at %s for %s: %s after it, want at least %s", r.Duration, again.At, again.For, after, RoundMinPhase)
+	}
+	if r.Duration >= s.Quick().Duration {
+		t.Errorf("quick round: %s long, no shorter than the quick run", r.Duration)
+	}
+}

@@ -40,8 +40,9 @@ func (s *Schedule) revoke(ctx context.Context) (*revocation, error) {
 	defer cancel()
 	rt := http.DefaultTransport
 	// A target whose token store was cut a moment ago may still refuse the
-	// login (a session store fails closed): that says nothing about
-	// revocation, so the login is retried until the action's deadline.
+	// login (a session store fails closed, 503): that says nothing about
+	// revocation, so such a login is retried until the action's deadline.
+	// A 4xx (a target without the token contract) is its answer.
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
 	var tok tokens.Token
@@ -53,6 +54,9 @@ func (s *Schedule) revoke(ctx context.Context) (*revocation, error) {
 		}
 		if ctx.Err() == nil || last == nil {
 			last = err
+		}
+		if !tokens.Transient(err) {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():

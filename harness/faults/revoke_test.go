@@ -17,14 +17,21 @@ import (
 
 // tokenTarget serves the token contract; a logout takes effect revokeAfter
 // later (as behind a cache of sessions), or never when revokeAfter < 0 (a
-// JWT: 409).
-func tokenTarget(t *testing.T, revokeAfter time.Duration) string {
+// JWT: 409). Its first refusals logins answer 503, as a session store that
+// is healing does.
+func tokenTarget(t *testing.T, revokeAfter time.Duration, refusals int) string {
 	var mu sync.Mutex
 	revokedAt := map[string]time.Time{}
-	issued := 0
+	issued, refused := 0, 0
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/login", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
+		if refused < refusals {
+			refused++
+			mu.Unlock()
+			http.Error(w, "session store down", http.StatusServiceUnavailable)
+			return
+		}
 		issued++
 		tok := fmt.Sprintf("t%d", issued)
 		mu.Unlock()
@@ -73,9 +80,10 @@ func TestRevokeMeasuresTheLag(t *testing.T) {
 		lo, hi   float64 // the lag's bounds; -1: still taken
 		errorHas string
 	}{
-		{"revoked 300ms late", tokenTarget(t, 300*time.Millisecond), 0.3, 0.8, ""},
-		{"revoked at once", tokenTarget(t, 0), 0, 0.2, ""},
-		{"never revoked", tokenTarget(t, -1), -1, -1, ""},
+		{"revoked 300ms late", tokenTarget(t, 300*time.Millisecond, 0), 0.3, 0.8, ""},
+		{"revoked at once", tokenTarget(t, 0, 0), 0, 0.2, ""},
+		{"revoked at once, login refused twice first", tokenTarget(t, 0, 2), 0, 0.2, ""},
+		{"never revoked", tokenTarget(t, -1, 0), -1, -1, ""},
 		{"no token contract", none.URL, 0, 0, "404"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,10 +91,15 @@ func TestRevokeMeasuresTheLag(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := s.Run(context.Background(), time.Now())[0]
+			start := time.Now()
+			w := s.Run(context.Background(), start)[0]
 			if tc.errorHas != "" {
 				if !strings.Contains(w.Error, tc.errorHas) || w.ActiveFromS >= 0 {
 					t.Errorf("window %+v, want a failed apply saying %q", w, tc.errorHas)
+				}
+				// A 4xx is the target's answer: no retry until the deadline.
+				if took := time.Since(start); took >= DefaultActionTimeout {
+					t.Errorf("the failed apply took %v, want it without retrying for %v", took, DefaultActionTimeout)
 				}
 				return
 			}

@@ -28,6 +28,24 @@ type Token struct {
 // maxAnswer bounds what is read of an auth answer.
 const maxAnswer = 64 << 10
 
+// StatusError is an answer of the target that refused a request.
+type StatusError struct{ Status int }
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+}
+
+// Transient reports whether err may pass if tried again: the request never
+// got an answer, or the target answered 5xx (a store it needs was down). A
+// 4xx is the target's considered answer.
+func Transient(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status >= 500
+	}
+	return err != nil
+}
+
 // Login asks the target at base (http://127.0.0.1:P) for a token for client.
 func Login(ctx context.Context, rt http.RoundTripper, base, client string) (Token, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/auth/login?client="+url.QueryEscape(client), nil)
@@ -44,7 +62,7 @@ func Login(ctx context.Context, rt http.RoundTripper, base, client string) (Toke
 		return Token{}, fmt.Errorf("tokens: login %s: %w", client, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Token{}, fmt.Errorf("tokens: login %s: %s", client, resp.Status)
+		return Token{}, fmt.Errorf("tokens: login %s: %w", client, &StatusError{Status: resp.StatusCode})
 	}
 	var answer struct {
 		Token     string  `json:"token"`

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -167,5 +168,23 @@ func TestLogoutAndTry(t *testing.T) {
 	}
 	if err := Try(ctx, http.DefaultTransport, srv.URL, "/items/x", tok.Value); err != ErrRejected {
 		t.Errorf("Try after the logout: %v, want ErrRejected", err)
+	}
+}
+
+// TestTransient: what may pass if tried again (no answer, a 5xx) against
+// the target's considered answer (a 4xx).
+func TestTransient(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{fmt.Errorf("tokens: login p: %w", &StatusError{Status: http.StatusServiceUnavailable}), true},
+		{fmt.Errorf("tokens: login p: %w", &StatusError{Status: http.StatusNotFound}), false},
+		{fmt.Errorf("tokens: login p: %w", errors.New("connection refused")), true},
+	} {
+		if got := Transient(tc.err); got != tc.want {
+			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

@@ -26,11 +26,11 @@ type driven struct {
 	deadErr error                 // non-nil: the target died
 }
 
-// drive is the drive stage: the load, with the fault schedule and the
-// scraper on its clock, and a watch that ends it if the target dies. It
-// fails only when the load never produced a result; the scraper is then
-// stopped already.
-func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values) (driven, error) {
+// drive is the drive stage: the load, from startAt (or at once), with the
+// fault schedule and the scraper on its clock, and a watch that ends it if
+// the target dies. It fails only when the load never produced a result;
+// the scraper is then stopped already.
+func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, label string, e *env.Env, client string, values *history.Values, startAt time.Time) (driven, error) {
 	procs := &crashes{Env: e}
 	baseURL := e.BackendURL
 	if client == "direct" {
@@ -64,7 +64,7 @@ func (r *runner) drive(ctx context.Context, sc *scenarios.Scenario, v scenarios.
 	prog := newProgress(r.progress, sc, v.Name, label)
 	d.load, d.loadErr = load.Run(loadCtx, baseURL, loadStreams(sc.StreamsFor(v)),
 		load.WithDuration(sc.Duration), load.WithSeed(sc.Seed), load.WithTimeout(sc.Timeout),
-		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart), load.WithValues(values))
+		load.WithProgress(prog.update), load.WithLogger(r.log), load.WithOnStart(onStart), load.WithValues(values), load.WithStartAt(startAt))
 	prog.done()
 	if d.t0.IsZero() { // the load never started
 		return d, fmt.Errorf("harness: load: %w", d.loadErr)

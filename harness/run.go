@@ -81,10 +81,11 @@ func WithBeforeSeed(fn func(context.Context) error) Option {
 }
 
 // WithBeforeLoad registers fn, called by RunVariant after the seed, right
-// before the load starts; an error ends the variant. The duet uses it as a
-// barrier, so that both sides start their load (and their fault schedules)
-// together.
-func WithBeforeLoad(fn func(context.Context) error) Option {
+// before the load starts; an error ends the variant. The load (and with it
+// the fault schedule and the scraper) starts at the instant fn returns, or
+// at once for the zero time. The duet uses it as a barrier that hands both
+// sides one instant, so that they start together.
+func WithBeforeLoad(fn func(context.Context) (startAt time.Time, err error)) Option {
 	return func(r *runner) { r.beforeLoad = fn }
 }
 
@@ -110,7 +111,8 @@ type runner struct {
 
 	historyDir string
 
-	beforeSeed, beforeLoad func(context.Context) error
+	beforeSeed func(context.Context) error
+	beforeLoad func(context.Context) (time.Time, error)
 }
 
 func newRunner(opts []Option) *runner {

@@ -42,12 +42,13 @@ func (r *runner) variant(ctx context.Context, sc *scenarios.Scenario, v scenario
 	if rv.SeededKeys, err = r.seed(ctx, sc, v, e, values, final); err != nil {
 		return rv, err
 	}
+	var startAt time.Time
 	if r.beforeLoad != nil {
-		if err := r.beforeLoad(ctx); err != nil {
+		if startAt, err = r.beforeLoad(ctx); err != nil {
 			return rv, fmt.Errorf("harness: before the load: %w", err)
 		}
 	}
-	d, err := r.drive(ctx, sc, v, label, e, rv.Client, values)
+	d, err := r.drive(ctx, sc, v, label, e, rv.Client, values, startAt)
 	if url := e.DirectURL(); url != e0URL {
 		// A kill fault restarted the backend on another port.
 		final.Close()

@@ -23,8 +23,9 @@ import (
 // duration given by WithDuration and returns the measurements. Cancelling ctx
 // stops all streams promptly; Run then waits for in-flight requests (at most
 // the request timeout) and returns the partial Result together with
-// ctx.Err(). Other errors (bad options, streams or URL) are returned before
-// any load is sent, with a nil Result.
+// ctx.Err(). Other errors (bad options, streams or URL, or ctx cancelled
+// while the load waits for WithStartAt's instant) are returned before any
+// load is sent, with a nil Result.
 func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) (*Result, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -48,6 +49,12 @@ func Run(ctx context.Context, baseURL string, streams []Stream, opts ...Option) 
 		return nil, err
 	}
 
+	if err := waitUntil(ctx, cfg.startAt); err != nil {
+		for _, g := range gens {
+			_ = g.ops.Close()
+		}
+		return nil, fmt.Errorf("load: before the start: %w", err)
+	}
 	stop := make(chan struct{})
 	t0 := time.Now()
 	if cfg.onStart != nil {
@@ -107,6 +114,23 @@ func newGenerators(streams []Stream, base string, cfg *config) ([]*generator, er
 		gens[i] = g
 	}
 	return gens, nil
+}
+
+// waitUntil returns at the instant at (at once if it has passed), or
+// earlier with ctx's error.
+func waitUntil(ctx context.Context, at time.Time) error {
+	wait := time.Until(at)
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // awaitEnd waits until every stream has finished its schedule, or ctx is

@@ -834,3 +834,35 @@ func TestRunRetryTimeoutsAndBudget(t *testing.T) {
 		t.Errorf("%d retries for %d hits, want between %d and %d", sr.Health.Retries, sr.Health.Sent, budgetBurst, limit)
 	}
 }
+
+// TestStartAt: two runs called at different moments but given one instant
+// start together, at that instant; cancelled before it, a run sends
+// nothing and says why.
+func TestStartAt(t *testing.T) {
+	srv := newKeyServer(t, nil)
+	at := time.Now().Add(300 * time.Millisecond)
+	var t0s [2]time.Time
+	var wg sync.WaitGroup
+	for i := range t0s {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 100 * time.Millisecond) // the second caller's set-up is slower
+			t0s[i] = run(t, srv.URL, []Stream{reads(50)}, WithDuration(200*time.Millisecond), WithStartAt(at)).T0
+		})
+	}
+	wg.Wait()
+	for i, t0 := range t0s {
+		if d := t0.Sub(at); d < 0 || d > 50*time.Millisecond {
+			t.Errorf("run %d started %v after the instant, want within 50ms", i, d)
+		}
+	}
+	if d := t0s[1].Sub(t0s[0]).Abs(); d > 20*time.Millisecond {
+		t.Errorf("the runs started %v apart", d)
+	}
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("the other side failed"))
+	res, err := Run(ctx, srv.URL, []Stream{reads(50)}, WithDuration(time.Second), WithStartAt(time.Now().Add(time.Minute)), WithLogger(discardLogger()))
+	if res != nil || err == nil || !strings.Contains(err.Error(), "the other side failed") {
+		t.Errorf("cancelled before the start: result %v, error %v; want none and the cause", res, err)
+	}
+}

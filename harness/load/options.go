@@ -26,6 +26,7 @@ type config struct {
 	logger      *slog.Logger
 	allowRemote bool
 	onStart     func(time.Time)
+	startAt     time.Time
 	values      *history.Values
 }
 
@@ -75,6 +76,12 @@ func WithAllowRemote() Option { return func(c *config) { c.allowRemote = true } 
 // stream starts, so that a fault schedule can share the load's clock. It
 // runs on Run's goroutine and must return quickly.
 func WithOnStart(fn func(t0 time.Time)) Option { return func(c *config) { c.onStart = fn } }
+
+// WithStartAt holds the load until at, so that two runs given the same
+// instant start together to within a timer's wake-up rather than each
+// whenever its own set-up finished (the duet's sides). An instant already
+// past starts the load at once; T0 is always when it really started.
+func WithStartAt(at time.Time) Option { return func(c *config) { c.startAt = at } }
 
 // WithValues sets the codec of the values writes send and reads return,
 // shared with whoever seeds the keys and reads the final state. Without

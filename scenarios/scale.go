@@ -12,15 +12,15 @@ import (
 
 // Quick mode bounds: a CI job runs every scenario in about this long.
 const (
-	QuickDuration = 15 * time.Second
+	QuickDuration = 12 * time.Second
 	QuickSettle   = 3 * time.Second
 	// QuickMinPhase is the shortest a fault's before, during or after phase
 	// gets in quick mode (unless it was shorter to begin with), so that
-	// every phase stays judgeable: at the catalogue's ~100 requests/s, five
-	// seconds put about 500 requests behind each run's phase p50 and five
-	// behind its p99. A scenario whose phases need it runs longer than
-	// QuickDuration.
-	QuickMinPhase = 5 * time.Second
+	// every phase stays judgeable: at the catalogue's ~100 requests/s, four
+	// seconds put about 400 requests behind each run's phase p50 and four
+	// behind its p99 (the run, not the second, is compare's unit). A
+	// scenario whose phases need it runs longer than QuickDuration.
+	QuickMinPhase = 4 * time.Second
 )
 
 // Quick duet rounds (QuickRound). A duet's evidence is one value per side
@@ -140,8 +140,8 @@ func (s *Scenario) Scaled(f float64) *Scenario {
 }
 
 // Quick returns a copy of s for CI: its timeline scaled so that the run
-// lasts at most 15s, or just long enough that every fault phase keeps
-// QuickMinPhase, and settles for at most 3s. A scenario already that short
+// lasts at most QuickDuration, or just long enough that every fault phase
+// keeps QuickMinPhase, and settles for at most QuickSettle. A scenario already that short
 // comes back unchanged.
 func (s *Scenario) Quick() *Scenario {
 	if s.Duration <= QuickDuration {
@@ -159,6 +159,12 @@ func (s *Scenario) Quick() *Scenario {
 	// push the run just past the bound: shrink the factor, not the schedule.
 	for c.Duration > bound && f > 0.001 {
 		f *= 0.98
+		c = s.Scaled(f)
+	}
+	// A crash's downtime is not scaled, so the phase after it shrinks
+	// faster than the run: lengthen the run, not the phase's floor.
+	for c.shortensAPhase(s, QuickMinPhase) && f < 1 {
+		f = min(1, f*1.02)
 		c = s.Scaled(f)
 	}
 	c.Settle = min(c.Settle, QuickSettle)

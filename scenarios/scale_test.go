@@ -138,8 +138,8 @@ func TestOnly(t *testing.T) {
 func TestQuickKeepsACrashsDowntime(t *testing.T) {
 	s := mustParse(t, minimal+"faults:\n  - {name: crash, kill: postgres, at: 12s, for: 2s}\n")
 	q := s.Quick()
-	if k := q.Faults[0]; q.Duration != QuickDuration || k.At != 6*time.Second || k.For != 2*time.Second {
-		t.Errorf("quick: duration %s, crash at %s for %s; want 15s, at 6s for 2s", q.Duration, k.At, k.For)
+	if k := q.Faults[0]; q.Duration != QuickDuration || k.At != 4800*time.Millisecond || k.For != 2*time.Second {
+		t.Errorf("quick: duration %s, crash at %s for %s; want %s, at 4.8s for 2s", q.Duration, k.At, k.For, QuickDuration)
 	}
 }
 

@@ -41,7 +41,7 @@ marked aborted).`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 	}
 	set := imageFlags(cmd)
-	cmd.Flags().BoolVar(&quick, "quick", false, "shorten the scenario for CI (load ≤ 15s)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "shorten the scenario for CI (load ≤ 12s, fault phases ≥ 4s)")
 	cmd.Flags().BoolVar(&long, "long", false, "run 4× longer, for real studies")
 	cmd.Flags().StringVar(&out, "out", "results", "directory for results")
 	cmd.Flags().StringArrayVar(&variants, "variant", nil, "run only this variant (repeatable)")

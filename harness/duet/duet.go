@@ -158,27 +158,23 @@ func Run(ctx context.Context, sc *scenarios.Scenario, base, head Side, opts ...O
 	return out, runErr
 }
 
-// variants runs every variant's rounds in two slots: brought up once for
-// the duet, or once per variant for a scenario with environment: fresh.
+// variants runs every variant's rounds in two slots: given
+// (WithEnvironments), brought up once for the duet, or once per variant for
+// a scenario with environment: fresh.
 func (d *duet) variants(ctx context.Context, sc *scenarios.Scenario, sides [2]Side, out *Outcome) (err error) {
-	if d.given[0] != nil && d.given[1] != nil {
-		if sc.FreshEnv {
-			return fmt.Errorf("duet: %s wants a fresh environment per variant: it cannot run in given ones", sc.Name)
-		}
-		for _, v := range sc.Variants {
-			if err := d.variant(ctx, sc, v, sides, d.given, false, out); err != nil || ctx.Err() != nil {
-				return err
-			}
-		}
-		return nil
+	envs := d.given
+	given := envs[0] != nil && envs[1] != nil
+	if given && sc.FreshEnv {
+		return fmt.Errorf("duet: %s wants a fresh environment per variant: it cannot run in given ones", sc.Name)
 	}
-	var envs slots
-	defer func() { err = errors.Join(err, envs.down(ctx)) }()
+	if !given {
+		defer func() { err = errors.Join(err, envs.down(ctx)) }()
+	}
 	for i, v := range sc.Variants {
 		if ctx.Err() != nil {
 			return nil // Run reports the interruption
 		}
-		fresh := i == 0 || sc.FreshEnv
+		fresh := !given && (i == 0 || sc.FreshEnv)
 		if fresh {
 			if err := envs.down(ctx); err != nil {
 				return err

@@ -141,8 +141,8 @@ func (s *Scenario) Scaled(f float64) *Scenario {
 
 // Quick returns a copy of s for CI: its timeline scaled so that the run
 // lasts at most QuickDuration, or just long enough that every fault phase
-// keeps QuickMinPhase, and settles for at most QuickSettle. A scenario already that short
-// comes back unchanged.
+// keeps QuickMinPhase, and settles for at most QuickSettle. A scenario
+// already that short comes back unchanged.
 func (s *Scenario) Quick() *Scenario {
 	if s.Duration <= QuickDuration {
 		c := s.Clone()
@@ -161,12 +161,7 @@ func (s *Scenario) Quick() *Scenario {
 		f *= 0.98
 		c = s.Scaled(f)
 	}
-	// A crash's downtime is not scaled, so the phase after it shrinks
-	// faster than the run: lengthen the run, not the phase's floor.
-	for c.shortensAPhase(s, QuickMinPhase) && f < 1 {
-		f = min(1, f*1.02)
-		c = s.Scaled(f)
-	}
+	c = s.keepingPhases(c, f, 1.02, QuickMinPhase)
 	c.Settle = min(c.Settle, QuickSettle)
 	return c
 }
@@ -185,15 +180,20 @@ func (s *Scenario) QuickRound() *Scenario {
 	if p := q.shortestPhase(); p > 0 && float64(p)*f < float64(RoundMinPhase) {
 		f = min(1, float64(RoundMinPhase)/float64(p))
 	}
-	r := q.Scaled(f)
-	// A crash's downtime is not scaled, so the phase after it shrinks
-	// faster than the run, down to nothing: lengthen the run, not the
-	// schedule's floor.
-	for r.shortensAPhase(q, RoundMinPhase) && f < 1 {
-		f = min(1, f*1.05)
-		r = q.Scaled(f)
+	return q.keepingPhases(q.Scaled(f), f, 1.05, RoundMinPhase)
+}
+
+// keepingPhases returns scaled, s scaled by f, or s scaled by a factor
+// raised in steps of step (up to 1) until no fault phase s had comes out
+// shorter than floor (or than it was in s). A crash's downtime is not
+// scaled, so the phase after it shrinks faster than the run, down to
+// nothing: the run is lengthened, not the phase's floor lowered.
+func (s *Scenario) keepingPhases(scaled *Scenario, f, step float64, floor time.Duration) *Scenario {
+	for scaled.shortensAPhase(s, floor) && f < 1 {
+		f = min(1, f*step)
+		scaled = s.Scaled(f)
 	}
-	return r
+	return scaled
 }
 
 // shortensAPhase reports whether s, a rescaled from, has a fault phase

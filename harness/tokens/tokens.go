@@ -82,7 +82,7 @@ func Logout(ctx context.Context, rt http.RoundTripper, base, token string) (int,
 	case err != nil:
 		return 0, fmt.Errorf("tokens: logout: %w", err)
 	case status != http.StatusNoContent && status != http.StatusConflict:
-		return status, fmt.Errorf("tokens: logout: %d %s", status, http.StatusText(status))
+		return status, fmt.Errorf("tokens: logout: %w", &StatusError{Status: status})
 	}
 	return status, nil
 }
@@ -106,7 +106,7 @@ func Try(ctx context.Context, rt http.RoundTripper, base, path, token string) er
 	case status == http.StatusUnauthorized:
 		return ErrRejected
 	case status >= 500:
-		return fmt.Errorf("tokens: try: %d %s", status, http.StatusText(status))
+		return fmt.Errorf("tokens: try: %w", &StatusError{Status: status})
 	}
 	return nil
 }

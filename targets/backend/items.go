@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -397,42 +396,4 @@ func (s *Server) enqueue(ctx context.Context, key string, value []byte, floor in
 		ts = append(ts, target{rkey: s.redis.lastKey(key), ttl: lastKnownTTL})
 	}
 	return s.redis.enqueue(ctx, key, value, floor, ts)
-}
-
-// serviceTime spends the configured handler_delay, the planted fixed cost of
-// a GET; it returns false when ctx ends first.
-func (s *Server) serviceTime(ctx context.Context) bool {
-	if s.cfg.HandlerDelay <= 0 {
-		return true
-	}
-	return waitPrecisely(ctx, s.cfg.HandlerDelay)
-}
-
-// spinBelow is how much of a wait is spun rather than slept: Go's timers
-// wake on the runtime's millisecond ticks here (a 191µs timer took 1.08 ms
-// on this lab's machine), so a planted 10 % of a 2 ms p50 would really be
-// 55 %, and a gate's calibration would claim a sensitivity it lacks.
-const spinBelow = 2 * time.Millisecond
-
-// waitPrecisely waits d to within microseconds: a timer for all but the
-// last spinBelow, then a spin that yields the processor between looks at
-// the clock. It returns false when ctx ends first.
-func waitPrecisely(ctx context.Context, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	if coarse := d - spinBelow; coarse > 0 {
-		t := time.NewTimer(coarse)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		}
-	}
-	for time.Now().Before(deadline) {
-		if ctx.Err() != nil {
-			return false
-		}
-		runtime.Gosched()
-	}
-	return true
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,10 +145,12 @@ func TestClassifyErrors(t *testing.T) {
 // TestWaitPrecisely: a planted delay below the runtime's millisecond
 // timer tick must take about what was asked, not a tick (a timer of
 // 191µs took 1.08 ms here); the median of many is judged, since a busy
-// machine may delay any one of them.
+// machine may delay any one of them. And it must not spin away a core
+// while it waits: the process's CPU time stays well below the time waited.
 func TestWaitPrecisely(t *testing.T) {
 	for _, d := range []time.Duration{191 * time.Microsecond, 573 * time.Microsecond, 3 * time.Millisecond} {
 		took := make([]time.Duration, 41)
+		cpu := cpuTime(t)
 		for i := range took {
 			start := time.Now()
 			if !waitPrecisely(context.Background(), d) {
@@ -155,9 +158,13 @@ func TestWaitPrecisely(t *testing.T) {
 			}
 			took[i] = time.Since(start)
 		}
+		cpu = cpuTime(t) - cpu
 		slices.Sort(took)
 		if took[0] < d || took[20] > d+d/4+50*time.Microsecond {
 			t.Errorf("wait of %v: fastest %v, median %v; want at least %v and a median within a quarter of it", d, took[0], took[20], d)
+		}
+		if waited := time.Duration(len(took)) * d; cpu > waited/2 {
+			t.Errorf("waits of %v: the process spent %v of CPU in %v of waiting; a wait must not spin", d, cpu, waited)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,4 +172,14 @@ func TestWaitPrecisely(t *testing.T) {
 	if waitPrecisely(ctx, time.Second) {
 		t.Error("a cancelled wait reported it had waited")
 	}
+}
+
+// cpuTime is the CPU time (user and system) the test process has spent.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

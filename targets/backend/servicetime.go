@@ -23,8 +23,8 @@ const (
 	// lacks.
 	timerBelow = 2 * time.Millisecond
 	// spinBelow is how much is spun at the end, rather than slept: a sleeping
-	// thread wakes up to ~100µs late (the kernel's timer slack, then a free
-	// core).
+	// thread wakes 50–100µs late here (the kernel's timer slack, then a free
+	// core), later on a busy machine.
 	spinBelow = 100 * time.Microsecond
 )
 

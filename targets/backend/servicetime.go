@@ -37,8 +37,9 @@ const (
 // The wait must not spin for long: a spin of the whole last 2 ms kept a
 // core busy for every GET, which on a 2-core machine slowed the other side
 // of a duet as well, and kept the head's scheduler awake so that the rest of
-// its request ran faster; a planted 0.94 ms added only 0.45 ms to the
-// measured p50 (docs/PERFORMANCE.md, "Calibration of the gate").
+// its request ran faster: planted delays of 0.80–0.94 ms added 0.21–0.61
+// ms to the p50 a duet measured (docs/PERFORMANCE.md, "Calibration of the
+// gate").
 func waitPrecisely(ctx context.Context, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	if coarse := d - timerBelow; coarse > 0 {

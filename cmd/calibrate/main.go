@@ -348,7 +348,7 @@ func summarize(w io.Writer, path, scenario string, rounds int, p50 float64, gate
 			if g.Ratio > 0 {
 				ratios = append(ratios, g.Ratio)
 			}
-			if g.Delay > 0 && g.ShiftMs != 0 {
+			if g.Delay > 0 && len(g.Rounds) > 0 { // rounds measured: ShiftMs too, even a shift of 0
 				delivered = append(delivered, g.ShiftMs/(float64(g.Delay.Microseconds())/1000))
 			}
 		}

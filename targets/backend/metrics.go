@@ -107,12 +107,35 @@ func newMetrics() *metrics {
 	return m
 }
 
-// registerPool exports the Postgres pool's connections in use.
-func (m *metrics) registerPool(inUse func() float64) {
+// poolStats is what the Postgres pool says of its connections.
+type poolStats struct {
+	acquired, idle, constructing int32
+	opened                       int64 // since start
+}
+
+// registerPool exports the Postgres pool's connections: in use, idle and
+// being opened, and how many were ever opened (a pool that loses a
+// connection with every abandoned query opens one per request: the churn
+// the retry-storm lesson shows).
+func (m *metrics) registerPool(stats func() poolStats) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "backend_db_pool_in_use_connections",
 		Help: "Postgres connections currently acquired from the pool.",
-	}, inUse))
+	}, func() float64 { return float64(stats().acquired) }))
+	for state, get := range map[string]func(poolStats) int32{
+		"idle":         func(s poolStats) int32 { return s.idle },
+		"constructing": func(s poolStats) int32 { return s.constructing },
+	} {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "backend_db_pool_connections",
+			Help:        "Postgres connections of the pool that are not in use, by state: idle, or constructing (being opened).",
+			ConstLabels: prometheus.Labels{"state": state},
+		}, func() float64 { return float64(get(stats())) }))
+	}
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "backend_db_connections_opened_total",
+		Help: "Postgres connections the pool opened since the backend started.",
+	}, func() float64 { return float64(stats().opened) }))
 }
 
 func (m *metrics) handler() http.Handler {

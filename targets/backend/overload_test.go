@@ -251,7 +251,9 @@ func TestMetricsExposeContractNames(t *testing.T) {
 		"backend_stale_reads_total", "backend_queue_depth", "backend_queue_lag_seconds",
 		`backend_writes_accepted_total{mode="queue"}`, `backend_writes_accepted_total{mode="sync"}`,
 		"backend_writes_applied_total", `backend_db_errors_total{op="get"}`, `backend_redis_errors_total{op="enqueue"}`,
-		"backend_db_pool_in_use_connections", "backend_limited_requests_total", "backend_shed_requests_total",
+		"backend_db_pool_in_use_connections", `backend_db_pool_connections{state="constructing"}`,
+		`backend_db_pool_connections{state="idle"}`, "backend_db_connections_opened_total",
+		"backend_limited_requests_total", "backend_shed_requests_total",
 		"go_goroutines", "process_cpu_seconds_total",
 	} {
 		if !strings.Contains(body, name) {

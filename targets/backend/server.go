@@ -66,7 +66,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.db = db
-	s.metrics.registerPool(db.inUse)
+	s.metrics.registerPool(db.stats)
 	if cfg.RedisAddr != "" {
 		s.redis = newRedisStore(cfg, s.metrics.redisErrors)
 	}

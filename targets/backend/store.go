@@ -124,18 +124,30 @@ func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Conte
 		s.errors.WithLabelValues(op).Inc()
 		return &unavailableError{store: "postgres", op: op, err: errMarkedDown}
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	deadline := time.Now().Add(s.timeout)
+	cctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	acquired := false
-	conn, err := s.pool.Acquire(cctx)
+	conn, err := s.pool.Acquire(cctx) // a caller that gives up stops waiting
 	if err == nil {
 		acquired = true
 		s.queries.WithLabelValues(op).Inc()
+		// Once sent, a statement, and db_hold (the rest of a heavier one),
+		// runs to its end within db_timeout whether its caller is still
+		// there or not. So does Postgres for a client that has gone: it
+		// notices only when it answers. And pgx closes a connection whose
+		// statement is cancelled in flight, so that a pool that cancelled
+		// them would reopen one per abandoned request. The work done for
+		// callers that gave up is what keeps a retry storm going after
+		// its cause has passed (retry-storm); the reopening made recovery
+		// a matter of luck (its budget variant stayed down in 3 runs of 13).
+		qctx, qcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		held := time.Now().Add(s.hold)
-		err = fn(cctx, conn)
+		err = fn(qctx, conn)
 		if err == nil || errors.Is(err, pgx.ErrNoRows) {
-			err = cmp.Or(holdUntil(cctx, held), err)
+			err = cmp.Or(holdUntil(qctx, held), err)
 		}
+		qcancel()
 		conn.Release()
 	}
 	if err == nil || errors.Is(err, pgx.ErrNoRows) {
@@ -155,8 +167,8 @@ func (s *pgStore) call(ctx context.Context, op string, fn func(ctx context.Conte
 	return err
 }
 
-// holdUntil waits until t, as the rest of a heavier query would (db_hold);
-// a caller that gives up abandons it, as it would a query.
+// holdUntil waits until t, as the rest of a heavier query would (db_hold),
+// or until ctx ends (db_timeout).
 func holdUntil(ctx context.Context, t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {
@@ -202,6 +214,9 @@ func (s *pgStore) apply(ctx context.Context, w QueuedWrite) (applied bool, err e
 	return applied, err
 }
 
-func (s *pgStore) inUse() float64 { return float64(s.pool.Stat().AcquiredConns()) }
+func (s *pgStore) stats() poolStats {
+	st := s.pool.Stat()
+	return poolStats{acquired: st.AcquiredConns(), idle: st.IdleConns(), constructing: st.ConstructingConns(), opened: st.NewConnsCount()}
+}
 
 func (s *pgStore) close() { s.pool.Close() }

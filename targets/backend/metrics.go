@@ -114,9 +114,9 @@ type poolStats struct {
 }
 
 // registerPool exports the Postgres pool's connections: in use, idle and
-// being opened, and how many were ever opened (a pool that loses a
-// connection with every abandoned query opens one per request: the churn
-// the retry-storm lesson shows).
+// being opened, and how many were ever opened: a pool that lost a
+// connection with every abandoned statement opened one per request, the
+// churn that once kept retry-storm's backend down after its spike.
 func (m *metrics) registerPool(stats func() poolStats) {
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "backend_db_pool_in_use_connections",

@@ -118,24 +118,36 @@ type poolStats struct {
 // connection with every abandoned statement opened one per request, the
 // churn that once kept retry-storm's backend down after its spike.
 func (m *metrics) registerPool(stats func() poolStats) {
-	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "backend_db_pool_in_use_connections",
-		Help: "Postgres connections currently acquired from the pool.",
-	}, func() float64 { return float64(stats().acquired) }))
-	for state, get := range map[string]func(poolStats) int32{
-		"idle":         func(s poolStats) int32 { return s.idle },
-		"constructing": func(s poolStats) int32 { return s.constructing },
-	} {
-		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name:        "backend_db_pool_connections",
-			Help:        "Postgres connections of the pool that are not in use, by state: idle, or constructing (being opened).",
-			ConstLabels: prometheus.Labels{"state": state},
-		}, func() float64 { return float64(get(stats())) }))
-	}
-	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "backend_db_connections_opened_total",
-		Help: "Postgres connections the pool opened since the backend started.",
-	}, func() float64 { return float64(stats().opened) }))
+	m.registry.MustRegister(poolCollector{
+		stats: stats,
+		inUse: prometheus.NewDesc("backend_db_pool_in_use_connections",
+			"Postgres connections currently acquired from the pool.", nil, nil),
+		conns: prometheus.NewDesc("backend_db_pool_connections",
+			"Postgres connections of the pool that are not in use, by state: idle, or constructing (being opened).", []string{"state"}, nil),
+		opened: prometheus.NewDesc("backend_db_connections_opened_total",
+			"Postgres connections the pool opened since the backend started.", nil, nil),
+	})
+}
+
+// poolCollector reads the pool once per scrape, so that the numbers it
+// exports are of one moment.
+type poolCollector struct {
+	stats                func() poolStats
+	inUse, conns, opened *prometheus.Desc
+}
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.inUse
+	ch <- c.conns
+	ch <- c.opened
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(s.acquired))
+	ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(s.idle), "idle")
+	ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(s.constructing), "constructing")
+	ch <- prometheus.MustNewConstMetric(c.opened, prometheus.CounterValue, float64(s.opened))
 }
 
 func (m *metrics) handler() http.Handler {

@@ -42,7 +42,8 @@ func labProxies(backendPort int) []proxy {
 	return []proxy{
 		{LinkBackendPostgres, "backend_postgres", proxyPostgresPort, "postgres:5432"},
 		{LinkBackendRedis, "backend_redis", proxyRedisPort, "redis:6379"},
-		{LinkClientBackend, "client_backend", proxyBackendPort, fmt.Sprintf("backend:%d", backendPort)},
+		// Up's backend is the first; Reconfigure points the proxy at the next.
+		{LinkClientBackend, "client_backend", proxyBackendPort, fmt.Sprintf("%s:%d", backendAlias(1), backendPort)},
 	}
 }
 
@@ -213,6 +214,9 @@ func (e *Env) startToxiproxy(ctx context.Context, cfg Config, lim Limit) error {
 	e.ToxiproxyURL, e.Toxiproxy = api, client
 	for _, p := range proxies {
 		e.Proxies[p.link] = p.name
+		if p.link == LinkClientBackend {
+			e.frontUpstream = p.upstream
+		}
 	}
 	e.ProxiedPostgresAddr = addr[LinkBackendPostgres]
 	e.ProxiedRedisAddr = addr[LinkBackendRedis]
@@ -222,82 +226,93 @@ func (e *Env) startToxiproxy(ctx context.Context, cfg Config, lim Limit) error {
 }
 
 func (e *Env) startBackend(ctx context.Context, cfg Config, lim Limit) error {
-	c, err := e.createBackend(ctx, cfg, lim)
+	b, err := e.createBackend(ctx, cfg, lim)
 	if err != nil {
 		return err
 	}
-	return e.runBackend(ctx, cfg, c)
+	return e.runBackend(ctx, cfg, b)
 }
 
-// createBackend creates the backend container without starting it, so that
+// createBackend creates a backend container without starting it, so that
 // Reconfigure can create the next one while it resets the stores.
-func (e *Env) createBackend(ctx context.Context, cfg Config, lim Limit) (testcontainers.Container, error) {
+func (e *Env) createBackend(ctx context.Context, cfg Config, lim Limit) (*backend, error) {
 	ref := cfg.Images.Backend
 	port := fmt.Sprintf("%d/tcp", cfg.BackendPort)
-	envs := map[string]string{
-		"BACKEND_ADDR":         fmt.Sprintf(":%d", cfg.BackendPort),
-		"BACKEND_DATABASE_URL": fmt.Sprintf("postgres://%s:%s@toxiproxy:%d/%s?sslmode=disable", PostgresUser, PostgresPassword, proxyPostgresPort, PostgresDB),
-		"BACKEND_REDIS_ADDR":   fmt.Sprintf("toxiproxy:%d", proxyRedisPort),
+	control, err := e.controlPort(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
-	for k, v := range cfg.BackendEnv {
-		envs[k] = v
+	ports := []string{port}
+	if control != "" {
+		ports = append(ports, control)
 	}
 	e.mu.Lock()
 	e.backendGen++
-	name := fmt.Sprintf("loadlab-%s-%s-%d", e.RunID, images.Backend, e.backendGen)
+	gen := e.backendGen
 	e.mu.Unlock()
+	b := &backend{ref: ref, env: backendEnvOf(cfg), alias: backendAlias(gen), control: control}
 	c, err := testcontainers.Run(ctx, ref,
-		e.common(images.Backend, lim, port),
-		testcontainers.WithName(name), // a restarted backend is a new container
-		testcontainers.WithEnv(envs),
-		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(port).
-			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(50*time.Millisecond)),
+		e.common(images.Backend, lim, ports...),
+		testcontainers.WithName(fmt.Sprintf("loadlab-%s-%s-%d", e.RunID, images.Backend, gen)), // each backend is a new container
 		testcontainers.CustomizeRequestOption(func(req *testcontainers.GenericContainerRequest) error {
+			req.NetworkAliases[e.network.Name] = []string{b.alias}
 			req.Started = false
 			return nil
 		}),
+		testcontainers.WithEnv(b.env),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(port).
+			WithStartupTimeout(cfg.StartTimeout).WithPollInterval(50*time.Millisecond)),
 	)
 	if c != nil {
+		b.c = c
 		e.keep(images.Backend, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("env: backend (%s): %w", ref, err)
 	}
-	return c, nil
+	return b, nil
 }
 
-// runBackend starts a created backend and waits for its /healthz.
-func (e *Env) runBackend(ctx context.Context, cfg Config, c testcontainers.Container) error {
-	ref := cfg.Images.Backend
+// runBackend starts a created backend and waits for its /healthz; it then
+// serves.
+func (e *Env) runBackend(ctx context.Context, cfg Config, b *backend) error {
 	port := fmt.Sprintf("%d/tcp", cfg.BackendPort)
-	if err := c.Start(ctx); err != nil {
-		return fmt.Errorf("env: backend (%s): %w%s", ref, err, e.Logs(images.Backend))
+	if err := b.c.Start(ctx); err != nil {
+		return fmt.Errorf("env: backend (%s): %w%s", b.ref, err, logsOf(b.c, images.Backend))
 	}
-	ep, err := c.PortEndpoint(ctx, port, "http")
+	ep, err := b.c.PortEndpoint(ctx, port, "http")
 	if err != nil {
 		return fmt.Errorf("env: backend: %w", err)
 	}
-	e.mu.Lock()
-	e.BackendDirectURL = ep
-	e.mu.Unlock()
-	return e.recordImage(ctx, images.Backend, ref, c)
+	b.image = Image{Ref: b.ref, ID: imageID(ctx, b.c)}
+	e.serve(b, ep)
+	return nil
 }
 
 func (e *Env) recordImage(ctx context.Context, role, ref string, c testcontainers.Container) error {
-	id := ""
-	if ins, err := c.Inspect(ctx); err == nil {
-		id = ins.Image
-	}
+	id := imageID(ctx, c)
 	e.mu.Lock()
 	e.Images[role] = Image{Ref: ref, ID: id}
 	e.mu.Unlock()
 	return nil
 }
 
+// imageID is the id of the image c runs ("" when Docker does not say).
+func imageID(ctx context.Context, c testcontainers.Container) string {
+	if ins, err := c.Inspect(ctx); err == nil {
+		return ins.Image
+	}
+	return ""
+}
+
 // Logs returns the end of a role's container log, formatted to append to
 // an error ("" when there is none).
 func (e *Env) Logs(role string) string {
-	c := e.Container(role)
+	return logsOf(e.Container(role), role)
+}
+
+// logsOf is the end of c's log, formatted as Logs formats it.
+func logsOf(c testcontainers.Container, role string) string {
 	if c == nil {
 		return ""
 	}

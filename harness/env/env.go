@@ -160,12 +160,18 @@ type Env struct {
 	log        *slog.Logger
 	cfg        Config // as Up completed it; Reconfigure restarts the backend from it
 	mu         sync.Mutex
-	backendGen int                                 // backends started so far: each restart's container gets a new name
-	containers map[string]testcontainers.Container // by role
-	network    *testcontainers.DockerNetwork
-	failed     bool // Up failed: creates may still be in flight in the daemon
-	downOnce   sync.Once
-	downErr    error
+	backendGen int                                 // backend containers created so far: each gets its own name and alias
+	containers map[string]testcontainers.Container // by role; the backend's is the one that serves
+	backend    *backend                            // the backend that serves (backend.go)
+	parked     []*backend                          // backends halted, kept for a later Reconfigure
+	// frontUpstream is the client_backend proxy's upstream: the serving
+	// backend's alias and port.
+	frontUpstream string
+	controlPorts  map[string]string // by backend image: its supervisor's control port, "" for none
+	network       *testcontainers.DockerNetwork
+	failed        bool // Up failed: creates may still be in flight in the daemon
+	downOnce      sync.Once
+	downErr       error
 }
 
 // Image is the image a role ran.
@@ -211,14 +217,15 @@ func Up(ctx context.Context, cfg Config) (_ *Env, err error) {
 		limits[role] = l
 	}
 	e := &Env{
-		RunID:      cfg.RunID,
-		Proxies:    map[string]string{},
-		Images:     map[string]Image{},
-		Startups:   map[string]Startup{},
-		Limits:     limits,
-		log:        cfg.Logger.With("run", cfg.RunID),
-		cfg:        cfg,
-		containers: map[string]testcontainers.Container{},
+		RunID:        cfg.RunID,
+		Proxies:      map[string]string{},
+		Images:       map[string]Image{},
+		Startups:     map[string]Startup{},
+		Limits:       limits,
+		log:          cfg.Logger.With("run", cfg.RunID),
+		cfg:          cfg,
+		containers:   map[string]testcontainers.Container{},
+		controlPorts: map[string]string{},
 	}
 	register(e)
 	defer func() {
@@ -264,6 +271,10 @@ func (e *Env) Down(ctx context.Context) error {
 		e.mu.Lock()
 		ctrs := e.containers
 		e.containers = map[string]testcontainers.Container{}
+		for i, b := range e.parked {
+			ctrs[fmt.Sprintf("parked %s %d", images.Backend, i+1)] = b.c
+		}
+		e.parked = nil
 		nw := e.network
 		e.network = nil
 		e.mu.Unlock()

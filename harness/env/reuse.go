@@ -18,7 +18,7 @@ import (
 // Reuse between variants. Creating a container costs seconds on this kind
 // of Docker host (fuse-overlayfs), and Postgres, Redis and toxiproxy do not
 // depend on a variant's settings: only the backend does. So a run brings
-// the environment up once, and between variants Reconfigure removes the
+// the environment up once, and between variants Reconfigure halts the
 // backend, puts the stores and links back to their state after Up, and
 // starts a backend with the next variant's settings.
 
@@ -33,10 +33,12 @@ func WithBackendImage(ref string) ReconfigureOption {
 
 // Reconfigure replaces the backend with one started with backendEnv (on
 // top of the harness's wiring, as Config.BackendEnv), on clean state: the
-// old backend is removed first, so nothing it still does (a queue worker,
+// old backend is halted first, so nothing it still does (a queue worker,
 // a retry) lands in the next variant's stores; then Reset; then the new
-// backend starts and Reconfigure waits for its /healthz. The environment
-// must have been started with a backend.
+// backend starts (a fresh process in a parked container of the same image
+// and environment when there is one, backend.go; else a new container),
+// the front proxy points at it, and Reconfigure waits for its /healthz.
+// The environment must have been started with a backend.
 func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string, opts ...ReconfigureOption) error {
 	if e.cfg.NoBackend {
 		return errors.New("env: reconfigure: this environment runs no backend")
@@ -50,51 +52,78 @@ func (e *Env) Reconfigure(ctx context.Context, backendEnv map[string]string, opt
 		o(&cfg)
 	}
 	old := e.takeBackend()
+	next := e.takeParked(cfg.Images.Backend, backendEnvOf(cfg))
+	inPlace := next != nil
+	if inPlace {
+		e.keep(images.Backend, next.c) // Down removes it, whatever happens below
+	}
 	// Creating and removing containers is slow on this kind of Docker host:
-	// the next backend is created (not started: its network alias is not
-	// live yet) while the old one is killed and the stores reset, and the
-	// old one is removed while the next one starts.
-	var next testcontainers.Container
+	// a new backend is created (not started: it would meet the stores
+	// mid-reset) while the old one is halted and the stores reset, and the
+	// old one is parked or removed while the next one starts.
+	var parkOld bool
 	g, gctx := errgroup.WithContext(ctx)
+	if !inPlace {
+		g.Go(func() (err error) {
+			next, err = e.createBackend(gctx, cfg, e.Limits[images.Backend])
+			return err
+		})
+	}
 	g.Go(func() (err error) {
-		next, err = e.createBackend(gctx, cfg, e.Limits[images.Backend])
-		return err
-	})
-	g.Go(func() error {
 		if old != nil {
-			if err := old.Stop(gctx, new(time.Duration)); err != nil { // SIGKILL: its state is reset anyway
-				return fmt.Errorf("env: stop backend: %w", err)
+			if parkOld, err = old.halt(gctx); err != nil {
+				return err
 			}
 		}
 		return e.Reset(gctx)
 	})
 	if err := g.Wait(); err != nil {
-		removeContainer(context.WithoutCancel(ctx), old)
+		if old != nil {
+			removeContainer(context.WithoutCancel(ctx), old.c)
+		}
 		return err
 	}
 	prepared := time.Since(start)
-	removed := make(chan error, 1)
-	go func() { removed <- removeContainer(context.WithoutCancel(ctx), old) }()
-	err := e.runBackend(ctx, cfg, next)
-	if err = errors.Join(err, <-removed); err != nil {
+	done := make(chan error, 1)
+	go func() {
+		switch {
+		case old == nil:
+			done <- nil
+		case parkOld:
+			done <- e.park(context.WithoutCancel(ctx), old)
+		default:
+			done <- removeContainer(context.WithoutCancel(ctx), old.c)
+		}
+	}()
+	var err error
+	if inPlace {
+		err = e.resume(ctx, cfg, next)
+	} else {
+		err = e.runBackend(ctx, cfg, next)
+	}
+	if err == nil {
+		err = e.pointFront(ctx, cfg, next)
+	}
+	if err = errors.Join(err, <-done); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	e.cfg = cfg // what runs now: a later Reconfigure starts from it
 	e.mu.Unlock()
 	e.log.Info("env: backend restarted on clean state", "took", time.Since(start).Round(time.Millisecond),
-		"create_stop_reset", prepared.Round(time.Millisecond))
+		"halt_reset", prepared.Round(time.Millisecond), "in_place", inPlace)
 	return nil
 }
 
-// takeBackend removes the backend from the environment's containers and
-// returns it.
-func (e *Env) takeBackend() testcontainers.Container {
+// takeBackend removes the serving backend from the environment's
+// containers and returns it (nil when none serves).
+func (e *Env) takeBackend() *backend {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := e.containers[images.Backend]
+	b := e.backend
+	e.backend = nil
 	delete(e.containers, images.Backend)
-	return c
+	return b
 }
 
 // removeContainer removes a container at once (no grace: its state is

@@ -10,23 +10,32 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/loadlab/loadlab/harness/supervise"
 	"github.com/moby/moby/client"
 )
 
-// goRecipe is a static Go binary in a FROM scratch image.
+// goRecipe is static Go binaries in a FROM scratch image.
 type goRecipe struct {
 	role       string
-	pkg        string // Go package to build, relative to the loadlab module
-	binary     string // name inside the image
+	binaries   []goBinary
 	dockerfile string
+}
+
+// goBinary is one binary of a recipe.
+type goBinary struct {
+	pkg  string // Go package to build, relative to the loadlab module
+	name string // file name inside the image
+	// lab is true for the lab's own machinery inside a target's image
+	// (the supervisor): built from the lab's source tree even when the
+	// target is built from another (a git ref's work tree, WithSourceDir).
+	lab bool
 }
 
 // toxiproxyRecipe mirrors the upstream image: FROM scratch, ENTRYPOINT
 // /toxiproxy, listening on every interface of the container.
 var toxiproxyRecipe = goRecipe{
-	role:   Toxiproxy,
-	pkg:    "github.com/Shopify/toxiproxy/v2/cmd/server", // pinned by the tool directive in go.mod
-	binary: "toxiproxy",
+	role:     Toxiproxy,
+	binaries: []goBinary{{pkg: "github.com/Shopify/toxiproxy/v2/cmd/server", name: "toxiproxy"}}, // pinned by the tool directive in go.mod
 	dockerfile: `FROM scratch
 COPY toxiproxy /toxiproxy
 EXPOSE 8474
@@ -35,20 +44,31 @@ CMD ["-host=0.0.0.0"]
 `,
 }
 
+// backendRecipe runs the backend under the lab's supervisor
+// (harness/supervise), which lets an environment restart it in place
+// instead of starting a new container; the label tells the environment
+// where its control API listens.
 var backendRecipe = goRecipe{
-	role:   Backend,
-	pkg:    "./cmd/backend",
-	binary: "backend",
+	role:     Backend,
+	binaries: []goBinary{{pkg: "./cmd/backend", name: "backend"}, {pkg: "./cmd/supervise", name: "supervise", lab: true}},
 	dockerfile: `FROM scratch
 COPY backend /backend
+COPY supervise /supervise
 USER 65534:65534
 EXPOSE 8080
-ENTRYPOINT ["/backend"]
+LABEL ` + supervise.ControlPortLabel + `="` + SupervisorPort + `"
+ENTRYPOINT ["/supervise", "-control", ":` + supervisorPortNumber + `", "--", "/backend"]
 `,
 }
 
-// ensureGo builds the recipe's binary (a no-op for the Go build cache when
-// nothing changed) and rebuilds the image only when the binary or the
+// SupervisorPort is the container port of the supervisor's control API in
+// the lab's backend images.
+const SupervisorPort = supervisorPortNumber + "/tcp"
+
+const supervisorPortNumber = "7999"
+
+// ensureGo builds the recipe's binaries (a no-op for the Go build cache
+// when nothing changed) and rebuilds the image only when a binary or the
 // Dockerfile differ from what the image was built from.
 func (b *builder) ensureGo(ctx context.Context, r goRecipe, ref string) (string, bool, error) {
 	src, err := b.sourceDir()
@@ -60,30 +80,49 @@ func (b *builder) ensureGo(ctx context.Context, r goRecipe, ref string) (string,
 		}
 		return "", false, fmt.Errorf("images: build %s: %w", ref, err)
 	}
-	// One binary per image: two tags of the backend built at once (two work
-	// trees, or base and head of an A/B gate) must not share an output file.
-	bin := filepath.Join(b.cacheDir, "bin", r.binary+"-"+hashOf([]byte(ref), []byte(src)))
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, r.pkg)
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", false, fmt.Errorf("images: go build %s: %w\n%s", r.pkg, err, out)
+	files := []tarFile{{"Dockerfile", 0o644, []byte(r.dockerfile)}}
+	hashed := [][]byte{[]byte(r.dockerfile)}
+	for _, bin := range r.binaries {
+		dir := src
+		if bin.lab {
+			if dir, err = b.labSourceDir(); err != nil {
+				return "", false, fmt.Errorf("images: build %s: %w", ref, err)
+			}
+		}
+		data, err := b.goBuild(ctx, dir, bin, ref)
+		if err != nil {
+			return "", false, err
+		}
+		files = append(files, tarFile{bin.name, 0o755, data})
+		hashed = append(hashed, data)
 	}
-	binData, err := os.ReadFile(bin)
-	if err != nil {
-		return "", false, fmt.Errorf("images: %w", err)
-	}
-	hash := hashOf([]byte(r.dockerfile), binData)
+	hash := hashOf(hashed...)
 	if id, ok, err := b.upToDate(ctx, ref, hash); err != nil || ok {
 		return id, false, err
 	}
 	b.log.Info("images: building", "image", ref, "go_build", time.Since(start).Round(time.Millisecond))
-	id, err := b.build(ctx, ref, hash,
-		tarFile{"Dockerfile", 0o644, []byte(r.dockerfile)},
-		tarFile{r.binary, 0o755, binData},
-	)
+	id, err := b.build(ctx, ref, hash, files...)
 	return id, err == nil, err
+}
+
+// goBuild builds bin from the source tree at dir for ref's image and
+// returns the binary.
+func (b *builder) goBuild(ctx context.Context, dir string, bin goBinary, ref string) ([]byte, error) {
+	// One binary per image: two tags of the backend built at once (two work
+	// trees, or base and head of an A/B gate) must not share an output file.
+	out := filepath.Join(b.cacheDir, "bin", bin.name+"-"+hashOf([]byte(ref), []byte(dir)))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, bin.pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("images: go build %s: %w\n%s", bin.pkg, err, msg)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	return data, nil
 }
 
 // build runs a classic (non-BuildKit) docker build of files as the build
@@ -140,12 +179,19 @@ func tarFiles(files ...tarFile) (*bytes.Buffer, error) {
 // modulePath is the module whose source tree the Go images are built from.
 const modulePath = "github.com/loadlab/loadlab"
 
-// sourceDir finds the loadlab source tree: LOADLAB_SOURCE, or the first
-// directory upwards from the working directory whose go.mod is loadlab's.
+// sourceDir is the source tree targets are built from: WithSourceDir's,
+// or the lab's own.
 func (b *builder) sourceDir() (string, error) {
 	if b.srcDir != "" {
 		return b.srcDir, nil
 	}
+	return b.labSourceDir()
+}
+
+// labSourceDir is the lab's own source tree, whatever WithSourceDir says:
+// LOADLAB_SOURCE, or the first directory upwards from the working
+// directory whose go.mod is loadlab's.
+func (b *builder) labSourceDir() (string, error) {
 	if d := os.Getenv("LOADLAB_SOURCE"); d != "" {
 		return d, nil
 	}

@@ -18,7 +18,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image/png"
+	"image"
+	imgdraw "image/draw"
+	"io"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -26,6 +28,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
@@ -191,8 +194,13 @@ func Render(r *results.Results, dir string, formats ...string) ([]Chart, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rs, _ := renderers.Get().(*renderer)
+			if rs == nil {
+				rs = new(renderer)
+			}
+			defer renderers.Put(rs)
 			for i := range work {
-				charts[i], errs[i] = renderChart(specs[i], dir, formats)
+				charts[i], errs[i] = rs.renderChart(specs[i], dir, formats)
 			}
 		}()
 	}
@@ -205,10 +213,19 @@ func Render(r *results.Results, dir string, formats ...string) ([]Chart, error) 
 }
 
 // renderChart renders one spec to every format and writes the files.
-func renderChart(s *spec, dir string, formats []string) (Chart, error) {
+func (rs *renderer) renderChart(s *spec, dir string, formats []string) (Chart, error) {
 	ch := Chart{Name: s.name, Title: s.plot.Title.Text, Kind: s.kind, Stream: s.stream, Files: map[string]string{}}
+	// The chart is laid out and drawn once, onto a recorder, and the
+	// recording replayed onto the canvas of each format: laying a plot
+	// out measures every title, label and tick, glyph by glyph, which
+	// cost more than drawing the SVG itself. (The replay looks fonts up
+	// in gonum's Liberation collection, the only fonts the charts use.)
+	rec, err := recordChart(s)
+	if err != nil {
+		return ch, fmt.Errorf("plots: %s: %w", s.name, err)
+	}
 	for _, f := range formats {
-		data, err := encode(s, f)
+		data, err := rs.encode(rec, s.height(), f)
 		if err != nil {
 			return ch, fmt.Errorf("plots: %s.%s: %w", s.name, f, err)
 		}
@@ -224,9 +241,22 @@ func renderChart(s *spec, dir string, formats []string) (Chart, error) {
 	return ch, nil
 }
 
-// encode draws s on a fresh canvas of the format. gonum/plot reports some
+// recordChart draws s on a recorder of its size. gonum/plot reports some
 // misuse by panicking; that becomes an error here, not a crashed run.
-func encode(s *spec, format string) (data []byte, err error) {
+func recordChart(s *spec) (rec *recorder.Canvas, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("draw: %v", p)
+		}
+	}()
+	rec = new(recorder.Canvas)
+	s.draw(draw.NewCanvas(rec, chartWidth, s.height()))
+	return rec, nil
+}
+
+// encode replays a chart of height h on a canvas of the format and encodes
+// it. Panics become errors, as in recordChart.
+func (rs *renderer) encode(rec *recorder.Canvas, h vg.Length, format string) (data []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("draw: %v", p)
@@ -235,23 +265,63 @@ func encode(s *spec, format string) (data []byte, err error) {
 	var buf bytes.Buffer
 	switch format {
 	case SVG:
-		c := vgsvg.New(chartWidth, s.height())
-		s.draw(draw.New(c))
+		c := vgsvg.New(chartWidth, h)
+		if err := rec.ReplayOn(c); err != nil {
+			return nil, err
+		}
 		if _, err := c.WriteTo(&buf); err != nil {
 			return nil, err
 		}
 	case PNG:
-		// Encoded here rather than by vgimg.PngCanvas to pick the fastest
-		// compression: charts are flat colours and compress well anyway,
-		// and the default level spends half the render time in deflate.
-		c := vgimg.NewWith(vgimg.UseWH(chartWidth, s.height()), vgimg.UseDPI(pngDPI))
-		s.draw(draw.New(c))
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(&buf, c.Image()); err != nil {
+		if err := rs.encodePNG(&buf, rec, h); err != nil {
 			return nil, err
 		}
 	}
 	return buf.Bytes(), nil
+}
+
+// renderer renders charts for one worker goroutine. It keeps from chart to
+// chart what a fresh PNG canvas and encoder would allocate each time: a
+// chart's pixels (over a megabyte, allocated twice by vgimg, which copies
+// the image it creates into its graphics context) and the encoder's
+// deflater (another megabyte). Those allocations and the garbage collection
+// they caused were a fifth of a round's rendering. Not safe for concurrent
+// use; the zero value is ready.
+type renderer struct {
+	canvases map[vg.Length]*vgimg.Canvas // by chart height: charts with a lower panel are taller
+	png      pngEncoder
+}
+
+// renderers keeps the renderers of one Render for the next: an A/B gate
+// renders the reports of every round in one process.
+var renderers sync.Pool
+
+// encodePNG replays a chart of height h and writes it to w as a PNG.
+func (rs *renderer) encodePNG(w io.Writer, rec *recorder.Canvas, h vg.Length) error {
+	c := rs.canvases[h]
+	if c == nil {
+		c = vgimg.NewWith(vgimg.UseWH(chartWidth, h), vgimg.UseDPI(pngDPI))
+		if rs.canvases == nil {
+			rs.canvases = map[vg.Length]*vgimg.Canvas{}
+		}
+	} else {
+		// Back to the state vgimg.NewWith leaves: a white page and the
+		// default pen. The graphics state itself is restored by the
+		// Pop below.
+		imgdraw.Draw(c.Image(), c.Image().Bounds(), image.White, image.Point{}, imgdraw.Src)
+		vg.Initialize(c)
+	}
+	// A drawing that fails or panics leaves the canvas in an unknown
+	// state: it goes back only after a complete one, with its transforms
+	// and styles popped.
+	delete(rs.canvases, h)
+	c.Push()
+	if err := rec.ReplayOn(c); err != nil {
+		return err
+	}
+	c.Pop()
+	rs.canvases[h] = c
+	return rs.png.encode(w, c.Image())
 }
 
 // inlineSVG turns an SVG document into an element HTML5 can inline: the XML

@@ -8,7 +8,7 @@
 // reset between rounds (env.Reconfigure: stores emptied, links healed, the
 // slot's backend replaced by the other side's), not recreated.
 //
-//	env.Up(slot 0: base) ; env.Up(slot 1: head)                    once (per variant with environment: fresh)
+//	env.Up(slot 0: base) ∥ env.Up(slot 1: head)                    once (per variant with environment: fresh)
 //	for each variant, each round: env.Reconfigure both slots (sides swapped every round)
 //	  ─▶ harness.RunVariant(base) ∥ harness.RunVariant(head), one start barrier
 //	─▶ per round and side, a results.Results (the caller writes them and compares them paired by round)
@@ -196,22 +196,29 @@ func (d *duet) variants(ctx context.Context, sc *scenarios.Scenario, sides [2]Si
 // emptied, links healed, a new backend) with the side it hosts that round.
 type slots [2]*env.Env
 
-// up brings both slots up for variant v: base in slot 0, head in slot 1,
-// one after the other (two starting at once on a busy 2-core machine made
-// the container daemon miss its deadlines).
+// up brings both slots up for variant v, base in slot 0 and head in slot
+// 1, both at once: each environment's start is mostly the container
+// daemon's and its containers' own waits. Each side's backend retries
+// Postgres for as long as the environments may take (backendEnv).
 func (d *duet) up(ctx context.Context, sc *scenarios.Scenario, v scenarios.Variant, sides [2]Side) (slots, error) {
 	var envs slots
+	var errs [2]error
+	var wg sync.WaitGroup
 	for i, s := range sides {
-		e, err := env.Up(ctx, env.Config{
-			Images: d.images.With(images.Backend, s.Image), BackendEnv: backendEnv(sc, v, s),
-			BackendPort: sc.Target.Port, Limits: d.limits, Logger: d.log,
-			// The first environment keeps running while the second starts.
-			StartTimeout: startTimeout,
+		wg.Go(func() {
+			envs[i], errs[i] = env.Up(ctx, env.Config{
+				Images: d.images.With(images.Backend, s.Image), BackendEnv: backendEnv(sc, v, s),
+				BackendPort: sc.Target.Port, Limits: d.limits, Logger: d.log,
+				StartTimeout: startTimeout,
+			})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("duet: slot %d (%s side, variant %s): %w", i, sideName(i), v.Name, errs[i])
+			}
 		})
-		if err != nil {
-			return slots{}, errors.Join(fmt.Errorf("duet: slot %d (%s side, variant %s): %w", i, sideName(i), v.Name, err), envs.down(ctx))
-		}
-		envs[i] = e
+	}
+	wg.Wait()
+	if err := errors.Join(errs[0], errs[1]); err != nil {
+		return slots{}, errors.Join(err, envs.down(ctx))
 	}
 	return envs, nil
 }
@@ -424,8 +431,8 @@ func waitHealthy(ctx context.Context, url string, within time.Duration) error {
 // backendEnv is the variant's backend environment with the side's overlay
 // laid over it. The sample backend's startup_timeout (how long it retries
 // Postgres) is raised to match the environments' start timeout, unless the
-// scenario or the side sets it: the second environment's Postgres starts
-// while the first runs.
+// scenario or the side sets it: both environments start at once, on a
+// machine that may be busy.
 func backendEnv(sc *scenarios.Scenario, v scenarios.Variant, s Side) map[string]string {
 	ov := v
 	ov.Backend = map[string]string{}

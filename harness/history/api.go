@@ -25,7 +25,7 @@ type APIReader struct {
 // NewAPIReader reads from the target at baseURL (e.g. http://127.0.0.1:49170),
 // decoding bodies with values.
 func NewAPIReader(baseURL string, values *Values, opts ...APIReaderOption) *APIReader {
-	var rt http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
+	var rt http.RoundTripper = &http.Transport{MaxIdleConnsPerHost: apiReaders, DisableCompression: true}
 	for _, o := range opts {
 		rt = o(rt)
 	}
@@ -33,9 +33,15 @@ func NewAPIReader(baseURL string, values *Values, opts ...APIReaderOption) *APIR
 		base:    strings.TrimRight(baseURL, "/"),
 		values:  values,
 		client:  &http.Client{Timeout: 5 * time.Second, Transport: rt},
-		workers: 16,
+		workers: apiReaders,
 	}
 }
+
+// apiReaders is how many reads an APIReader has in flight at once: as many
+// as the seed has writes (harness/seed.go), so that reading the seed back
+// meets a target's database pool as warm as the writes left it (every read
+// more in flight could open one more connection).
+const apiReaders = 4
 
 // APIReaderOption wraps the reader's HTTP transport.
 type APIReaderOption func(http.RoundTripper) http.RoundTripper

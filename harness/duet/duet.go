@@ -6,7 +6,8 @@
 // same moments, so that whatever the machine does during a round hits both
 // alike. Rounds repeat with the sides' slots swapped; the environments are
 // reset between rounds (env.Reconfigure: stores emptied, links healed, the
-// slot's backend replaced by the other side's), not recreated.
+// slot's backend replaced by the other side's, restarted in place in the
+// container that side ran in two rounds before), not recreated.
 //
 //	env.Up(slot 0: base) ∥ env.Up(slot 1: head)                    once (per variant with environment: fresh)
 //	for each variant, each round: env.Reconfigure both slots (sides swapped every round)
@@ -193,7 +194,8 @@ func (d *duet) variants(ctx context.Context, sc *scenarios.Scenario, sides [2]Si
 // slots are the duet's two environments. Both are up for the whole duet
 // (or, for a scenario with environment: fresh, for one variant); before
 // every round but the first each is reconfigured (env.Reconfigure: stores
-// emptied, links healed, a new backend) with the side it hosts that round.
+// emptied, links healed, the hosted side's backend started afresh) with the
+// side it hosts that round.
 type slots [2]*env.Env
 
 // up brings both slots up for variant v, base in slot 0 and head in slot

@@ -160,9 +160,19 @@ func (e *Env) resume(ctx context.Context, cfg Config, b *backend) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
+	if err := waitHealthz(wctx, ep, 20*time.Millisecond); err != nil {
+		return fmt.Errorf("env: backend (%s) restarted in place, not healthy within %s: %w%s", b.ref, cfg.StartTimeout, err, logsOf(b.c, images.Backend))
+	}
+	e.serve(b, ep)
+	return nil
+}
+
+// waitHealthz polls the backend at base every interval until its /healthz
+// answers 200 or ctx ends.
+func waitHealthz(ctx context.Context, base string, interval time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	err = poll(wctx, 20*time.Millisecond, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+"/healthz", nil)
+	return poll(ctx, interval, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
 		if err != nil {
 			return err
 		}
@@ -176,11 +186,6 @@ func (e *Env) resume(ctx context.Context, cfg Config, b *backend) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("env: backend (%s) restarted in place, not healthy within %s: %w%s", b.ref, cfg.StartTimeout, err, logsOf(b.c, images.Backend))
-	}
-	e.serve(b, ep)
-	return nil
 }
 
 // serve makes b the backend that serves, reachable at direct.

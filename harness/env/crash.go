@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,22 +83,10 @@ func (e *Env) Restart(ctx context.Context, role string) error {
 		e.mu.Lock()
 		e.BackendDirectURL = ep
 		e.mu.Unlock()
-		client := &http.Client{Timeout: 2 * time.Second}
-		return poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep+"/healthz", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return fmt.Errorf("env: restart backend: %w", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("env: restart backend: /healthz %s", resp.Status)
-			}
-			return nil
-		})
+		if err := waitHealthz(ctx, ep, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("env: restart backend: %w", err)
+		}
+		return nil
 	default:
 		ep, err := c.PortEndpoint(ctx, redisPort, "")
 		if err != nil {

@@ -112,7 +112,9 @@ func (b *builder) goBuild(ctx context.Context, dir string, bin goBinary, ref str
 	// One binary per image: two tags of the backend built at once (two work
 	// trees, or base and head of an A/B gate) must not share an output file.
 	out := filepath.Join(b.cacheDir, "bin", bin.name+"-"+hashOf([]byte(ref), []byte(dir)))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, bin.pkg)
+	// No VCS stamp: the image changes with the code it runs, not with
+	// every commit or edit elsewhere in the tree.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, bin.pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-mod=mod")
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -1,9 +1,7 @@
 package env
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -209,22 +207,9 @@ func (e *Env) pointFront(ctx context.Context, cfg Config, b *backend) error {
 	if same {
 		return nil
 	}
-	body, err := json.Marshal(map[string]any{"upstream": upstream, "enabled": true})
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, e.ToxiproxyURL+"/proxies/"+e.Proxies[LinkClientBackend], bytes.NewReader(body))
-	if err != nil {
+	path := "/proxies/" + e.Proxies[LinkClientBackend]
+	if err := e.toxiproxyAPI(ctx, http.MethodPatch, path, map[string]any{"upstream": upstream, "enabled": true}); err != nil {
 		return fmt.Errorf("env: point %s at %s: %w", LinkClientBackend, upstream, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("env: point %s at %s: %w", LinkClientBackend, upstream, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("env: point %s at %s: %s", LinkClientBackend, upstream, resp.Status)
 	}
 	e.mu.Lock()
 	e.frontUpstream = upstream

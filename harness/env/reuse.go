@@ -1,9 +1,12 @@
 package env
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -152,19 +155,39 @@ func (e *Env) Reset(ctx context.Context) error {
 }
 
 // resetProxies calls toxiproxy's /reset: every proxy enabled, every toxic
-// removed (the client package's ResetState takes no context).
+// removed.
 func (e *Env) resetProxies(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.ToxiproxyURL+"/reset", nil)
-	if err != nil {
+	if err := e.toxiproxyAPI(ctx, http.MethodPost, "/reset", nil); err != nil {
 		return fmt.Errorf("env: reset toxiproxy: %w", err)
+	}
+	return nil
+}
+
+// toxiproxyAPI calls toxiproxy's HTTP API with a context (the client
+// package's calls take none), sending body as JSON when it is not nil.
+func (e *Env) toxiproxyAPI(ctx context.Context, method, path string, body any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, e.ToxiproxyURL+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("env: reset toxiproxy: %w", err)
+		return err
 	}
 	res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("env: reset toxiproxy: %s", res.Status)
+		return fmt.Errorf("%s %s: %s", method, path, res.Status)
 	}
 	return nil
 }

@@ -56,16 +56,14 @@ COPY backend /backend
 COPY supervise /supervise
 USER 65534:65534
 EXPOSE 8080
-LABEL ` + supervise.ControlPortLabel + `="` + SupervisorPort + `"
-ENTRYPOINT ["/supervise", "-control", ":` + supervisorPortNumber + `", "--", "/backend"]
+LABEL ` + supervise.ControlPortLabel + `="` + supervisorPort + `/tcp"
+ENTRYPOINT ["/supervise", "-control", ":` + supervisorPort + `", "--", "/backend"]
 `,
 }
 
-// SupervisorPort is the container port of the supervisor's control API in
-// the lab's backend images.
-const SupervisorPort = supervisorPortNumber + "/tcp"
-
-const supervisorPortNumber = "7999"
+// supervisorPort is the container port of the supervisor's control API in
+// the lab's backend images (the environment reads it from their label).
+const supervisorPort = "7999"
 
 // ensureGo builds the recipe's binaries (a no-op for the Go build cache
 // when nothing changed) and rebuilds the image only when a binary or the

@@ -121,8 +121,8 @@ func (s *supervisor) start() error {
 	s.child = c
 	s.starts++
 	go func() {
-		err := cmd.Wait()
-		c.code = exitCode(cmd.ProcessState, err)
+		_ = cmd.Wait() // its status is in cmd.ProcessState
+		c.code = exitCode(cmd.ProcessState)
 		s.mu.Lock()
 		requested := c.requested
 		if s.child == c {
@@ -215,18 +215,12 @@ func (s *supervisor) handler() http.Handler {
 }
 
 // exitCode is the status a shell would report for a finished child.
-func exitCode(st *os.ProcessState, err error) int {
+func exitCode(st *os.ProcessState) int {
 	if st == nil {
 		return 127 // never ran
 	}
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
-	if code := st.ExitCode(); code >= 0 {
-		return code
-	}
-	if err != nil {
-		return 1
-	}
-	return 0
+	return st.ExitCode()
 }
